@@ -1,0 +1,258 @@
+"""
+ZooKeeper for the formulas: the validated, resolved configuration of a node (``resolve``,
+called from ``zookeeper/map.jinja`` at render time) and its health from the four-letter
+words (``status``, ``quorum``).
+
+Only ``srvr``, ``mntr`` and ``ruok`` are used, which is why the formula's default
+``4lw.commands.whitelist`` admits exactly those.
+"""
+
+import socket
+
+from salt.exceptions import CommandExecutionError
+
+__virtualname__ = "zookeeper_quorum"
+
+INSTALL_METHODS = ("package", "archive")
+# Keys the formula computes from membership and its own settings; setting them through
+# ``zookeeper:properties`` would silently fight the formula, so they are refused.
+COMPUTED = {
+    "dataDir": "zookeeper:data_dir",
+    "dataLogDir": "zookeeper:datalog_dir",
+    "clientPort": "zookeeper:ports:client",
+}
+SERVING_MODES = ("leader", "follower", "standalone", "observer")
+
+
+def __virtual__():
+    return __virtualname__
+
+
+def _fail(key, message):
+    raise CommandExecutionError(f"zookeeper:{key}: {message}")
+
+
+def _port(config, name):
+    value = (config.get("ports") or {}).get(name)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        _fail(f"ports:{name}", f"{value!r} is not a TCP port (1-65535)")
+    return value
+
+
+def _positive_int(config, key):
+    value = config.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        _fail(key, f"{value!r} is not a positive whole number")
+    return value
+
+
+def _absolute(config, key):
+    value = config.get(key)
+    if not isinstance(value, str) or not value.startswith("/"):
+        _fail(key, f"{value!r} is not an absolute path")
+    return value.rstrip("/") or "/"
+
+
+def _archive(config):
+    archive = dict(config.get("archive") or {})
+    version = str(archive.get("version") or "").strip()
+    if not version:
+        _fail("archive:version", "missing")
+    for key in ("source", "source_hash", "install_dir"):
+        value = archive.get(key)
+        if isinstance(value, str):
+            archive[key] = value.replace("{version}", version)
+    if not archive.get("source"):
+        _fail("archive:source", "missing")
+    archive["version"] = version
+    archive["source_hash"] = __salt__["apache_dist.source_hash"](
+        archive["source"], archive.get("source_hash"), key="zookeeper:archive:source_hash"
+    )
+    install_dir = archive.get("install_dir") or ""
+    if not install_dir.startswith("/"):
+        _fail("archive:install_dir", f"{install_dir!r} is not an absolute path")
+    archive["home"] = f"{install_dir.rstrip('/')}/apache-zookeeper-{version}-bin"
+    archive["current"] = f"{install_dir.rstrip('/')}/current"
+    return archive
+
+
+def _properties(config, members, ports):
+    given = config.get("properties") or {}
+    if not isinstance(given, dict):
+        _fail("properties", "must be a mapping of zoo.cfg keys to values")
+    props = {}
+    for key, value in given.items():
+        key = str(key)
+        if key in COMPUTED:
+            _fail(f"properties:{key}", f"is computed by the formula; set {COMPUTED[key]}")
+        if key.startswith("server."):
+            _fail(f"properties:{key}", "server lines come from cluster:zookeeper membership")
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        props[key] = value
+    props["dataDir"] = config["data_dir"]
+    props["dataLogDir"] = config["datalog_dir"]
+    props["clientPort"] = ports["client"]
+    if len(members) > 1:
+        for member in members:
+            props[f"server.{member['id']}"] = (
+                f"{member['address']}:{ports['quorum']}:{ports['election']}"
+            )
+    return [[key, props[key]] for key in sorted(props, key=_property_order)]
+
+
+def _property_order(key):
+    # Settings first in name order, then the server lines in id order: stable output means a
+    # re-render changes nothing and a diff shows only what really moved.
+    if key.startswith("server."):
+        return (1, int(key.split(".", 1)[1]), key)
+    return (0, 0, key)
+
+
+def resolve(config, minion_id=None):
+    """
+    Validate the merged formula map and add what is computed from membership:
+    ``members`` (id, minion, address), ``myid`` (None when this minion is not a member),
+    ``zoo_cfg`` (ordered key/value pairs), ``classpath``, ``home`` and, for archive installs,
+    the resolved ``archive`` block.  Raises with the pillar key named on bad input.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt zk1 zookeeper_quorum.resolve "$(salt-call --out=json ...)"
+    """
+    if not isinstance(config, dict):
+        raise CommandExecutionError("zookeeper: must be a mapping")
+    config = dict(config)
+    method = config.get("install_method")
+    if method not in INSTALL_METHODS:
+        _fail("install_method", f"{method!r} is not one of {', '.join(INSTALL_METHODS)}")
+    ports = {name: _port(config, name) for name in ("client", "quorum", "election")}
+    if len(set(ports.values())) != len(ports):
+        _fail("ports", f"client, quorum and election ports must differ, got {ports}")
+    for key in ("config_dir", "data_dir", "datalog_dir", "log_dir"):
+        config[key] = _absolute(config, key)
+    _positive_int(config, "heap_mb")
+    for key in ("uid", "gid"):
+        value = (config.get("user") or {}).get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            _fail(f"user:{key}", f"{value!r} is not a fixed numeric id")
+    members = __salt__["clustermap.members"]()["zookeeper"]
+    minion_id = minion_id or __opts__["id"]
+    mine = [m for m in members if m["minion"] == minion_id]
+    config["members"] = members
+    config["myid"] = mine[0]["id"] if mine else None
+    config["ports"] = ports
+    config["zoo_cfg"] = _properties(config, members, ports)
+    if method == "archive":
+        config["archive"] = _archive(config)
+        config["home"] = config["archive"]["current"]
+        config["classpath"] = [
+            config["config_dir"],
+            f"{config['home']}/conf",
+            f"{config['home']}/lib/*",
+        ]
+    else:
+        config["home"] = config["package"]["home"]
+        config["classpath"] = [config["config_dir"]] + list(config["package"]["classpath"])
+    return config
+
+
+def four_letter(word, host="127.0.0.1", port=2181, timeout=2.0):
+    """
+    Send a ZooKeeper four-letter word and return the raw answer.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt zk1 zookeeper_quorum.four_letter srvr
+    """
+    with socket.create_connection((host, int(port)), timeout=timeout) as conn:
+        conn.sendall(word.encode("ascii"))
+        chunks = []
+        while True:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def parse_srvr(text):
+    """The fields of a ``srvr`` answer as a dict, keys lower-cased ('mode', 'zxid', ...)."""
+    fields = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            fields[key.strip().lower()] = value.strip()
+    return fields
+
+
+def status(host="127.0.0.1", port=2181, timeout=2.0):
+    """
+    One node's health: ``{'serving': bool, 'mode', 'zxid', 'version', 'error'}``;
+    a node that answers but is not serving (still electing) has ``serving`` False.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt zk1 zookeeper_quorum.status
+    """
+    result = {"host": host, "port": int(port), "serving": False, "mode": None,
+              "zxid": None, "version": None, "error": None}
+    try:
+        text = four_letter("srvr", host, port, timeout)
+    except OSError as exc:
+        result["error"] = f"{type(exc).__name__}: {exc}"
+        return result
+    if "not currently serving" in text:
+        result["error"] = "not serving requests (electing a leader or out of quorum)"
+        return result
+    if "not in the whitelist" in text:
+        result["error"] = "srvr is not in 4lw.commands.whitelist"
+        return result
+    fields = parse_srvr(text)
+    result["mode"] = fields.get("mode")
+    result["zxid"] = fields.get("zxid")
+    result["version"] = fields.get("zookeeper version")
+    result["serving"] = result["mode"] in SERVING_MODES
+    if not result["serving"]:
+        result["error"] = f"unexpected answer: {text[:200]!r}"
+    return result
+
+
+def quorum(port=2181, timeout=2.0):
+    """
+    The ensemble as membership describes it, each member's status, and a verdict:
+    ``healthy`` is True when every member serves and there is exactly one leader
+    (or the single member runs standalone).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt zk1 zookeeper_quorum.quorum
+    """
+    members = __salt__["clustermap.members"]()["zookeeper"]
+    nodes = {}
+    for member in members:
+        state = status(member["address"], port, timeout)
+        state["id"] = member["id"]
+        nodes[member["minion"]] = state
+    leaders = sorted(m for m, s in nodes.items() if s["mode"] == "leader")
+    serving = sorted(m for m, s in nodes.items() if s["serving"])
+    if len(members) == 1:
+        healthy = serving == [members[0]["minion"]]
+    else:
+        healthy = len(leaders) == 1 and len(serving) == len(members)
+    return {
+        "expected": len(members),
+        "serving": serving,
+        "leaders": leaders,
+        "writable": len(leaders) == 1 and len(serving) > len(members) // 2,
+        "healthy": healthy,
+        "members": nodes,
+    }

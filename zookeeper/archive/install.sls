@@ -1,0 +1,32 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- from tplroot ~ "/map.jinja" import mapdata as zookeeper with context %}
+{%- set archive = zookeeper.archive %}
+
+include:
+  - {{ tplroot }}.java.install
+  - {{ tplroot }}.user.present
+
+# Each version unpacks into its own directory (root-owned: the service only reads it) and
+# `current` switches between them, so an upgrade never rewrites the running install.
+zookeeper-archive-install-archive-extracted:
+  archive.extracted:
+    - name: {{ archive.install_dir }}
+    - source: {{ archive.source }}
+    - source_hash: {{ archive.source_hash }}
+    - if_missing: {{ archive.home }}/lib
+    - enforce_toplevel: true
+    - user: root
+    - group: {{ zookeeper.rootgroup }}
+    - require:
+      - sls: {{ tplroot }}.java.install
+      - sls: {{ tplroot }}.user.present
+
+zookeeper-archive-install-current-file-symlink:
+  file.symlink:
+    - name: {{ archive.current }}
+    - target: {{ archive.home }}
+    - force: true
+    - require:
+      - archive: zookeeper-archive-install-archive-extracted
