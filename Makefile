@@ -1,0 +1,33 @@
+# The two commands a newcomer needs (as root on Debian 12):
+#   make demo   set everything up, boot the lab cluster, run the real orchestrate
+#   make test   set everything up, lint, and run the whole test suite (lab included)
+# Helpers: make down (stop the lab), make lint, make unit (no lab).
+
+VENV      ?= /opt/storm-sklearn-lab/venv
+PY        := $(VENV)/bin/python
+export LAB_VENV := $(VENV)
+LAB       := PYTHONPATH=test $(PY) -m lab
+TOPOLOGY  ?= test/lab_topologies/zk3.yaml
+SLS_FILES := $(shell find . -name '*.sls' -not -path './build/*' -not -path './test/render/templates/*')
+
+.PHONY: setup demo down lint unit test
+
+setup:
+	@bash test/bootstrap.sh
+
+demo: setup
+	@bash test/demo.sh $(TOPOLOGY)
+
+down: setup
+	@$(LAB) down
+
+lint: setup
+	@echo "[lint] yamllint";  $(VENV)/bin/yamllint -s .
+	@echo "[lint] salt-lint"; $(VENV)/bin/salt-lint $(SLS_FILES) pillar.example
+	@echo "[lint] ruff";      $(VENV)/bin/ruff check .
+
+unit: setup
+	@bash test/run-pytest.sh -m "not lab" test
+
+test: lint
+	@bash test/run-pytest.sh test

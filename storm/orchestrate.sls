@@ -1,0 +1,51 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+#
+#   salt-run state.orchestrate storm.orchestrate
+#
+# Brings the cluster up in order, each step waiting for the health of the one before.
+# Targets come from the one place that decides membership (the clustermap module), so the
+# orchestrate, zoo.cfg and storm.yaml always agree on who is who.  Every step requires the
+# previous one: a failed step names its hosts and nothing after it runs; fixing the cause and
+# re-running converges, and a run on a healthy cluster reports no changes.
+{%- if 'clustermap.members' not in salt %}
+{{ raise('storm.orchestrate: the package modules are not synced to the master; run `salt-run saltutil.sync_all` once after adding or updating the formulas') }}
+{%- endif %}
+{%- set members = salt['clustermap.members']() %}
+{%- set zookeeper = members.zookeeper | map(attribute='minion') | list %}
+{%- set everyone = (zookeeper
+                    + members.nimbus | map(attribute='minion') | list
+                    + members.supervisor | map(attribute='minion') | list) | unique | list %}
+
+storm-orchestrate-sync-salt-state:
+  salt.state:
+    - tgt: {{ everyone | join(',') }}
+    - tgt_type: list
+    - sls: storm.cluster.sync
+
+# Packages, user and directories on every ZooKeeper host at once: nothing restarts here.
+storm-orchestrate-zookeeper-install-salt-state:
+  salt.state:
+    - tgt: {{ zookeeper | join(',') }}
+    - tgt_type: list
+    - sls: zookeeper.install
+    - require:
+      - salt: storm-orchestrate-sync-salt-state
+
+# Config and service one host at a time: a changed zoo.cfg restarts one member, which must
+# serve again before the next one is touched, so the quorum never goes down.
+storm-orchestrate-zookeeper-members-salt-state:
+  salt.state:
+    - tgt: {{ zookeeper | join(',') }}
+    - tgt_type: list
+    - sls: zookeeper
+    - batch: 1
+    - require:
+      - salt: storm-orchestrate-zookeeper-install-salt-state
+
+storm-orchestrate-zookeeper-quorum-salt-state:
+  salt.state:
+    - tgt: {{ zookeeper | first }}
+    - sls: zookeeper.health
+    - require:
+      - salt: storm-orchestrate-zookeeper-members-salt-state
