@@ -27,7 +27,10 @@ lint: setup
 	@echo "[lint] ruff";      $(VENV)/bin/ruff check .
 
 unit: setup
-	@bash test/run-pytest.sh -m "not lab" test
+	@bash test/run-pytest.sh offline -m "not lab" test
 
+# One pytest session per lab topology: a session brings its lab up and always down.
 test: lint
-	@bash test/run-pytest.sh test
+	@bash test/run-pytest.sh offline -m "not lab" test
+	@bash test/run-pytest.sh lab-zk3 test/integration/test_lab_zookeeper.py
+	@bash test/run-pytest.sh lab-zk1-archive test/integration/test_lab_zookeeper_archive.py

@@ -55,7 +55,9 @@ def _fail(key, message):
 
 def _settings():
     settings = dict(DEFAULTS)
-    pillar = __salt__["pillar.get"]("cluster", {}) or {}
+    # __pillar__, not pillar.get: since Salt 3008 pillar.get called outside a template
+    # returns masked values ('**********'), which would make every value look invalid.
+    pillar = __pillar__.get("cluster", {}) or {}
     if not isinstance(pillar, dict):
         _fail("", "must be a mapping")
     settings.update({k: v for k, v in pillar.items() if k != "mine"})

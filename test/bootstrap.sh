@@ -2,12 +2,14 @@
 # Installs everything the demo and the tests need on a fresh Debian 12 machine (as root):
 # Debian packages for the lab, and the one virtualenv (Salt, pytest, linters) built with
 # Debian's own python3 so that it also runs inside the lab hosts.  Reuses what is present.
+# (Debian's zookeeper package on the machine itself only provides the jars from which
+# test/standins/build_zookeeper.py assembles the archive-install test artifact.)
 set -euo pipefail
 
 VENV=${LAB_VENV:-/opt/storm-sklearn-lab/venv}
 HERE=$(cd "$(dirname "$0")" && pwd)
 REQUIREMENTS="$HERE/requirements.txt"
-APT_PACKAGES=(debootstrap systemd-container apt-cacher-ng iproute2 python3-venv
+APT_PACKAGES=(debootstrap systemd-container apt-cacher-ng iproute2 python3-venv zookeeper
               ca-certificates)
 
 step() { printf '[bootstrap %4ss] %s\n' "$SECONDS" "$*"; }

@@ -4,19 +4,16 @@ import pytest
 from salt.exceptions import CommandExecutionError
 
 
-def pillar_getter(cluster):
-    def get(key, default=None):
-        assert key == "cluster"
-        return cluster
-    return get
+def with_pillar(module, cluster):
+    module.__pillar__ = {"cluster": cluster}
+    return module
 
 
 @pytest.fixture
 def explicit(loader):
     def make(cluster, minion="zk1", role="minion"):
-        salt = {"pillar.get": pillar_getter(cluster)}
-        return loader("_modules", "clustermap", salt=salt,
-                      opts={"id": minion, "__role": role})
+        return with_pillar(loader("_modules", "clustermap", opts={"id": minion, "__role": role}),
+                           cluster)
     return make
 
 
@@ -84,9 +81,9 @@ def mine_module(loader, mine, role="minion"):
         calls.append((f"runner {name}", kwargs["tgt"], kwargs["fun"], kwargs["tgt_type"]))
         return mine
 
-    salt = {"pillar.get": pillar_getter({"discovery": "mine"}),
-            "mine.get": mine_get, "saltutil.runner": runner}
-    return loader("_modules", "clustermap", salt=salt, opts={"id": "zka", "__role": role}), calls
+    salt = {"mine.get": mine_get, "saltutil.runner": runner}
+    module = loader("_modules", "clustermap", salt=salt, opts={"id": "zka", "__role": role})
+    return with_pillar(module, {"discovery": "mine"}), calls
 
 
 @pytest.mark.parametrize("role, via", [("minion", "mine.get"), ("master", "runner mine.get")])
@@ -113,9 +110,9 @@ def test_mine_host_without_id_grain_is_refused(loader):
 def test_node_picks_the_address_in_the_cluster_network(loader):
     grains = {"roles": ["zookeeper", "webserver"], "zookeeper_id": 2}
     salt = {
-        "pillar.get": pillar_getter({"discovery": "mine", "mine": {"network": "10.77.0.0/24"}}),
         "grains.get": lambda key, default=None: grains.get(key, default),
         "network.ip_addrs": lambda: ["192.0.2.2", "10.77.0.12"],
     }
-    mod = loader("_modules", "clustermap", salt=salt)
+    mod = with_pillar(loader("_modules", "clustermap", salt=salt),
+                      {"discovery": "mine", "mine": {"network": "10.77.0.0/24"}})
     assert mod.node() == {"roles": ["zookeeper"], "zookeeper_id": 2, "address": "10.77.0.12"}

@@ -6,12 +6,16 @@
 include:
   - {{ tplroot }}.service.clean
 
-{%- if zookeeper.alternatives.get('link') %}
+{%- if zookeeper.install_method == 'package' and zookeeper.alternatives.get('link') %}
 
-zookeeper-config-clean-conf-alternatives-remove:
-  alternatives.remove:
-    - name: {{ zookeeper.alternatives.name }}
-    - path: {{ zookeeper.config_dir }}
+zookeeper-config-clean-conf-alternatives-cmd-run:
+  cmd.run:
+    - name: >-
+        update-alternatives --remove {{ zookeeper.alternatives.name }}
+        {{ zookeeper.config_dir }}
+    - onlyif: >-
+        update-alternatives --list {{ zookeeper.alternatives.name }}
+        | grep -qx '{{ zookeeper.config_dir }}'
     - require:
       - sls: {{ tplroot }}.service.clean
 {%- endif %}

@@ -67,14 +67,19 @@ zookeeper-config-file-env-file-managed:
     - require:
       - file: zookeeper-config-file-config-dir-file-directory
 
-{%- if zookeeper.alternatives.get('link') %}
+{%- if zookeeper.install_method == 'package' and zookeeper.alternatives.get('link') %}
 
-zookeeper-config-file-conf-alternatives-install:
-  alternatives.install:
-    - name: {{ zookeeper.alternatives.name }}
-    - link: {{ zookeeper.alternatives.link }}
-    - path: {{ zookeeper.config_dir }}
-    - priority: {{ zookeeper.alternatives.priority }}
+# Salt 3008 no longer ships an `alternatives` state; update-alternatives itself, guarded so
+# that it only runs (and only reports a change) when the link is not ours yet.
+zookeeper-config-file-conf-alternatives-cmd-run:
+  cmd.run:
+    - name: >-
+        update-alternatives --install {{ zookeeper.alternatives.link }}
+        {{ zookeeper.alternatives.name }} {{ zookeeper.config_dir }}
+        {{ zookeeper.alternatives.priority }}
+        && update-alternatives --set {{ zookeeper.alternatives.name }} {{ zookeeper.config_dir }}
+    - unless: >-
+        test "$(readlink -f {{ zookeeper.alternatives.link }})" = "{{ zookeeper.config_dir }}"
     - require:
       - file: zookeeper-config-file-zoo-cfg-file-managed
 {%- endif %}
