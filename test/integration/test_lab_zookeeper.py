@@ -130,3 +130,102 @@ def test_bad_setting_stops_the_state_on_the_host_before_it_changes(quorum):
     assert proc.returncode != 0
     assert "zookeeper:ports:client: 70000 is not a TCP port" in proc.stdout + proc.stderr
     assert host_fingerprint(quorum, "zk1") == before
+
+
+class QuorumWatcher:
+    """Polls every member's `srvr` from the machine side while something runs.  Keeps the
+    fewest members up at once (process answering, serving or still electing) and the time
+    with no leader (ZooKeeper elects a new one when the leader itself restarts)."""
+
+    def __init__(self, lab, interval=0.2):
+        import threading
+        self.addresses = [lab.address(h) for h in ZK_HOSTS]
+        self.interval, self.fewest_up, self.polls, self.leaderless = interval, 3, 0, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def _mode(address):
+        import socket
+        try:
+            with socket.create_connection((address, 2181), timeout=1) as conn:
+                conn.sendall(b"srvr")
+                answer = conn.recv(4096).decode(errors="replace")
+        except OSError:
+            return "down"
+        return next((line.split(": ")[1] for line in answer.splitlines()
+                     if line.startswith("Mode: ")), "electing")
+
+    def _run(self):
+        import time
+        last = time.monotonic()
+        while not self._stop.is_set():
+            modes = [self._mode(a) for a in self.addresses]
+            now = time.monotonic()
+            self.fewest_up = min(self.fewest_up, sum(m != "down" for m in modes))
+            if "leader" not in modes:
+                self.leaderless += now - last
+            last, self.polls = now, self.polls + 1
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(10)
+        print(f"[quorum watcher] {self.polls} polls, fewest members up {self.fewest_up}, "
+              f"{self.leaderless:.1f}s without a leader")
+
+
+def main_pids(lab):
+    return {h: lab.exec(h, "systemctl show -p MainPID --value zookeeper").stdout.strip()
+            for h in ZK_HOSTS}
+
+
+def test_config_change_restarts_members_one_at_a_time(quorum):
+    import json
+    before = main_pids(quorum)
+    override = json.dumps({"zookeeper": {"properties": {"maxClientCnxns": 61}}})
+    # What the orchestrate's members step does, with a changed setting: one host at a time.
+    with QuorumWatcher(quorum) as changing:
+        proc = quorum.salt("-L", ",".join(ZK_HOSTS), "--batch-size", "1", "state.apply",
+                           "zookeeper", f"pillar={override}", json=False, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    changed = main_pids(quorum)
+    assert all(changed[h] != before[h] for h in ZK_HOSTS), (before, changed)
+    # Never two members down at once; the leader's own restart costs one short election.
+    assert changing.polls > 10 and changing.fewest_up >= 2, vars(changing)
+    # The orchestrate puts the pillar's value back the same way.
+    with QuorumWatcher(quorum) as restoring:
+        back = run(quorum)
+    assert back.ok, back.describe()
+    restored = main_pids(quorum)
+    assert all(restored[h] != changed[h] for h in ZK_HOSTS), (changed, restored)
+    assert restoring.polls > 10 and restoring.fewest_up >= 2, vars(restoring)
+    zoo_cfg = quorum.exec("zk1", "cat /etc/zookeeper/conf.cluster/zoo.cfg").stdout
+    assert "maxClientCnxns=60" in zoo_cfg
+
+
+def test_clean_then_rerun_reinstalls_a_member(quorum):
+    """Runs last: clean zk3 (data kept, then removed) and let the orchestrate bring it back."""
+    import json
+    host = quorum.testinfra_host("zk3")
+    proc = quorum.salt("zk3", "state.apply", "zookeeper.clean", json=False, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert not host.service("zookeeper").is_running
+    assert not host.file("/etc/systemd/system/zookeeper.service").exists
+    assert not host.file("/etc/zookeeper/conf.cluster").exists
+    assert host.file("/var/lib/zookeeper/data/myid").exists, "data must survive a clean"
+    assert quorum_state(quorum)["writable"]
+    wipe = json.dumps({"zookeeper": {"clean": {"remove_data": True}}})
+    proc = quorum.salt("zk3", "state.apply", "zookeeper.clean", f"pillar={wipe}",
+                       json=False, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert not host.file("/var/lib/zookeeper/data").exists
+    assert not host.user("zookeeper").exists
+    back = run(quorum)
+    assert back.ok, back.describe()
+    assert quorum_state(quorum)["healthy"]
+    assert host.file("/var/lib/zookeeper/data/myid").content_string.strip() == "3"
