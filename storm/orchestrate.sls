@@ -49,3 +49,52 @@ storm-orchestrate-zookeeper-quorum-salt-state:
     - sls: zookeeper.health
     - require:
       - salt: storm-orchestrate-zookeeper-members-salt-state
+{%- set nimbus = members.nimbus | map(attribute='minion') | list %}
+{%- set supervisors = members.supervisor | map(attribute='minion') | list %}
+{%- if nimbus %}
+
+# Java, user and the versioned Storm install on every Storm host at once: nothing runs yet.
+storm-orchestrate-storm-install-salt-state:
+  salt.state:
+    - tgt: {{ (nimbus + supervisors) | unique | join(',') }}
+    - tgt_type: list
+    - sls: storm.install
+    - require:
+      - salt: storm-orchestrate-zookeeper-quorum-salt-state
+
+# Nimbus (and UI) one host at a time, then a leader.
+storm-orchestrate-nimbus-salt-state:
+  salt.state:
+    - tgt: {{ nimbus | join(',') }}
+    - tgt_type: list
+    - sls: storm
+    - batch: 1
+    - require:
+      - salt: storm-orchestrate-storm-install-salt-state
+
+storm-orchestrate-nimbus-leader-salt-state:
+  salt.state:
+    - tgt: {{ nimbus | first }}
+    - sls: storm.health.leader
+    - require:
+      - salt: storm-orchestrate-nimbus-salt-state
+{%-   if supervisors %}
+
+# Supervisors one at a time (a restart moves its workers), then all registered.
+storm-orchestrate-supervisors-salt-state:
+  salt.state:
+    - tgt: {{ supervisors | join(',') }}
+    - tgt_type: list
+    - sls: storm
+    - batch: 1
+    - require:
+      - salt: storm-orchestrate-nimbus-leader-salt-state
+
+storm-orchestrate-supervisors-registered-salt-state:
+  salt.state:
+    - tgt: {{ nimbus | first }}
+    - sls: storm.health.supervisors
+    - require:
+      - salt: storm-orchestrate-supervisors-salt-state
+{%-   endif %}
+{%- endif %}

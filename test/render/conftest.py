@@ -57,9 +57,9 @@ class Minion:
     def show_sls(self, sls):
         return self.call("state.show_sls", sls)
 
-    def files(self):
-        """The zookeeper formula's rendered files for this minion (see render_check.jinja)."""
-        return json.loads(self.call("slsutil.renderer", "path=salt://render_check.jinja",
+    def files(self, formula="zookeeper"):
+        """A formula's rendered files for this minion (see templates/<formula>_files.jinja)."""
+        return json.loads(self.call("slsutil.renderer", f"path=salt://{formula}_files.jinja",
                                     "default_renderer=jinja"))
 
 

@@ -1,0 +1,100 @@
+"""
+Bounded waits on a Storm cluster's health as its UI reports it, for the formula and the
+orchestrate: a nimbus leader, every supervisor registered with its slots, a topology
+ACTIVE.  They change nothing and report no changes.
+"""
+
+import time
+
+from salt.exceptions import CommandExecutionError
+
+__virtualname__ = "storm_cluster"
+
+
+def __virtual__():
+    if "storm_ui.summary" in __salt__:
+        return __virtualname__
+    return (False, "the storm_ui execution module is not synced")
+
+
+def _wait(name, check, timeout, interval):
+    """Poll check() -> (done, comment) until done or timeout; the state's return."""
+    ret = {"name": name, "changes": {}, "result": None, "comment": ""}
+    deadline = time.monotonic() + float(timeout)
+    while True:
+        try:
+            done, comment = check()
+        except CommandExecutionError as exc:
+            done, comment = False, str(exc)
+        if done or __opts__["test"]:
+            ret["result"] = True if done else None
+            ret["comment"] = comment if done else f"would wait: {comment}"
+            return ret
+        if time.monotonic() >= deadline:
+            ret["result"] = False
+            ret["comment"] = f"not after {timeout}s: {comment}"
+            return ret
+        time.sleep(float(interval))
+
+
+def nimbus_leader(name, ui_url, timeout=180, interval=3):
+    """
+    Wait until exactly one nimbus is the Leader.
+
+    .. code-block:: yaml
+
+        storm-leader:
+          storm_cluster.nimbus_leader:
+            - ui_url: http://10.0.0.21:8080
+    """
+    def check():
+        nimbuses = __salt__["storm_ui.get"](ui_url, "nimbus/summary").get("nimbuses", [])
+        states = ", ".join(f"{n.get('host')}:{n.get('port')} {n.get('status')}"
+                           for n in nimbuses) or "no nimbus registered"
+        leaders = [n for n in nimbuses if n.get("status") == "Leader"]
+        return len(leaders) == 1, f"nimbuses: {states}"
+    return _wait(name, check, timeout, interval)
+
+
+def supervisors_registered(name, ui_url, hosts, slots=None, timeout=180, interval=3):
+    """
+    Wait until a supervisor is registered for every address in ``hosts``, each with
+    ``slots`` slots when given.
+
+    .. code-block:: yaml
+
+        storm-supervisors:
+          storm_cluster.supervisors_registered:
+            - ui_url: http://10.0.0.21:8080
+            - hosts: [10.0.0.31, 10.0.0.32]
+            - slots: 4
+    """
+    def check():
+        found = {s.get("host"): s for s in
+                 __salt__["storm_ui.get"](ui_url, "supervisor/summary").get("supervisors", [])}
+        missing = [h for h in hosts if h not in found]
+        wrong = [f"{h} has {found[h].get('slotsTotal')} slots" for h in hosts
+                 if h in found and slots is not None and found[h].get("slotsTotal") != slots]
+        problems = ([f"not registered: {', '.join(missing)}"] if missing else []) + wrong
+        if problems:
+            return False, "; ".join(problems)
+        return True, f"{len(hosts)} supervisors registered" + (
+            f", {slots} slots each" if slots is not None else "")
+    return _wait(name, check, timeout, interval)
+
+
+def topology_active(name, ui_url, timeout=180, interval=3):
+    """
+    Wait until the topology ``name`` is ACTIVE.
+
+    .. code-block:: yaml
+
+        iris:
+          storm_cluster.topology_active:
+            - ui_url: http://10.0.0.21:8080
+    """
+    def check():
+        topologies = __salt__["storm_ui.get"](ui_url, "topology/summary").get("topologies", [])
+        status = {t.get("name"): t.get("status") for t in topologies}
+        return status.get(name) == "ACTIVE", f"topology {name}: {status.get(name, 'absent')}"
+    return _wait(name, check, timeout, interval)

@@ -1,0 +1,50 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- from tplroot ~ "/map.jinja" import mapdata as storm with context %}
+{%- from tplroot ~ "/libtofs.jinja" import files_switch with context %}
+
+include:
+  - {{ tplroot }}.config
+
+{#- One unit per daemon this host's roles call for, all from one template. #}
+{%- for daemon in storm.daemons_here %}
+
+storm-service-running-{{ daemon }}-unit-file-managed:
+  file.managed:
+    - name: /etc/systemd/system/storm-{{ daemon }}.service
+    - source: {{ files_switch(['storm-daemon.service.jinja'], lookup='storm-service-running-unit-file-managed') }}
+    - template: jinja
+    - user: root
+    - group: {{ storm.rootgroup }}
+    - mode: '0644'
+    - context:
+        storm: {{ storm | json }}
+        daemon: {{ daemon }}
+    - require:
+      - sls: {{ tplroot }}.config
+{%- endfor %}
+
+storm-service-running-units-module-run:
+  module.run:
+    - service.systemctl_reload: []
+    - onchanges:
+{%- for daemon in storm.daemons_here %}
+      - file: storm-service-running-{{ daemon }}-unit-file-managed
+{%- endfor %}
+
+# storm.yaml, storm-env.sh, the unit or a new version (the `current` link) restarts the
+# daemons of this host; the orchestrate applies hosts one at a time and waits for the
+# cluster to be whole again before the next.
+{%- for daemon in storm.daemons_here %}
+
+storm-service-running-{{ daemon }}-service-running:
+  service.running:
+    - name: storm-{{ daemon }}
+    - enable: true
+    - watch:
+      - sls: {{ tplroot }}.config
+      - file: storm-archive-install-current-file-symlink
+      - file: storm-service-running-{{ daemon }}-unit-file-managed
+      - module: storm-service-running-units-module-run
+{%- endfor %}

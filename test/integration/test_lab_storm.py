@@ -1,0 +1,96 @@
+"""
+Storm on six real hosts (3 ZooKeeper, 1 nimbus with UI, 2 supervisors) by the real
+orchestrate, with membership found through role grains and the Salt mine.  Storm is the
+stand-in tarball built by test/standins/build_storm.py unless STORM_SOURCE names a real one
+(see test/pillar/lab_cluster6/storm.sls).
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from kazoo.client import KazooClient
+from orchestrate import run
+from verifiers import storm as verifiers
+
+pytestmark = [pytest.mark.lab, pytest.mark.lab_topology("test/lab_topologies/cluster6.yaml")]
+STORM_HOSTS = ["nimbus1", "sup1", "sup2"]
+UI = "http://10.77.0.21:8080"
+
+
+@pytest.fixture(scope="module")
+def cluster(lab):
+    from lab import config
+    if not os.environ.get("STORM_SOURCE"):
+        subprocess.run([sys.executable, str(config.REPO_ROOT / "test/standins/build_storm.py"),
+                        "--out", str(config.REPO_ROOT / "build/standins")], check=True)
+    # What the README asks of an operator using mine discovery: sync, then publish.
+    lab.salt_run("saltutil.sync_all", check=True)
+    lab.salt("*", "saltutil.sync_all", check=True)
+    lab.salt("*", "mine.update", check=True)
+    first = run(lab)
+    assert first.ok, first.describe()
+    lab.collect_artifacts()
+    return lab
+
+
+def ui(lab, path):
+    return lab.salt("nimbus1", "storm_ui.get", UI, path)["nimbus1"]
+
+
+@pytest.mark.parametrize("host", STORM_HOSTS)
+@pytest.mark.parametrize("verify", verifiers.ALL, ids=lambda f: f.__name__)
+def test_host_verifiers(cluster, host, verify):
+    verify(cluster.testinfra_host(host))
+
+
+def test_roles_run_their_daemons(cluster):
+    assert sorted(verifiers.daemons(cluster.testinfra_host("nimbus1"))) == ["nimbus", "ui"]
+    for host in ("sup1", "sup2"):
+        assert sorted(verifiers.daemons(cluster.testinfra_host(host))) == [
+            "logviewer", "supervisor"]
+
+
+def test_one_leader_and_two_supervisors_with_their_slots(cluster):
+    nimbuses = ui(cluster, "nimbus/summary")["nimbuses"]
+    assert [(n["host"], n["status"]) for n in nimbuses] == [("10.77.0.21", "Leader")]
+    supervisors = ui(cluster, "supervisor/summary")["supervisors"]
+    assert sorted((s["host"], s["slotsTotal"]) for s in supervisors) == [
+        ("10.77.0.31", 2), ("10.77.0.32", 2)]
+    summary = ui(cluster, "cluster/summary")
+    assert summary["supervisors"] == 2 and summary["slotsTotal"] == 4
+
+
+def test_registration_under_storms_znodes(cluster):
+    client = KazooClient(hosts="10.77.0.11:2181,10.77.0.12:2181,10.77.0.13:2181", timeout=10)
+    client.start(timeout=20)
+    try:
+        assert len(client.get_children("/storm/supervisors")) == 2
+        assert client.get_children("/storm/nimbuses") == ["10.77.0.21:6627"]
+    finally:
+        client.stop()
+
+
+def test_storm_yaml_agrees_with_zoo_cfg(cluster):
+    import yaml
+    from lab import config
+    storm = yaml.safe_load((config.ARTIFACTS_DIR / "sup1/etc/storm/storm.yaml").read_text())
+    zoo = (config.ARTIFACTS_DIR / "zk1/etc/zookeeper/conf.cluster/zoo.cfg").read_text()
+    servers = [line.split("=")[1].split(":")[0] for line in zoo.splitlines()
+               if line.startswith("server.")]
+    assert storm["storm.zookeeper.servers"] == servers
+    assert storm["nimbus.seeds"] == ["10.77.0.21"]
+    assert storm["storm.local.hostname"] == "10.77.0.31"
+
+
+def test_summary_from_salt(cluster):
+    summary = cluster.salt("nimbus1", "storm_ui.summary", UI)["nimbus1"]
+    assert summary["leader"] == "10.77.0.21:6627"
+    assert len(summary["supervisors"]) == 2
+
+
+def test_second_run_changes_nothing(cluster):
+    again = run(cluster)
+    assert again.ok, again.describe()
+    assert again.changed_states() == []

@@ -1,0 +1,11 @@
+# Mine-discovered cluster with a host that is nimbus and supervisor at once, explicit slot
+# ports, and ZooKeeper on another port.
+cluster:
+  discovery: mine
+zookeeper:
+  ports:
+    client: 2281
+storm:
+  slots_ports: [7000, 7001]
+  archive:
+    source_hash: sha512=cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc

@@ -1,0 +1,58 @@
+"""Storm pillars that cannot work stop the render with the key named."""
+
+import pytest
+from conftest import RenderError
+
+HASH = "sha512=" + "e" * 128
+ZK = [{"id": 1, "minion": "zk1"}]
+
+
+def cluster(**storm):
+    storm.setdefault("archive", {"source_hash": HASH})
+    return {"cluster": {"zookeeper": ZK, "nimbus": ["n1"], "supervisor": ["s1"]},
+            "storm": storm}
+
+
+CASES = {
+    "unknown key": (cluster(config={"supervisor.slot.ports": [6700]}),
+                    "storm:config:supervisor.slot.ports: is not a key Storm 2.8 knows"),
+    "computed key": (cluster(config={"nimbus.seeds": ["x"]}),
+                     "storm:config:nimbus.seeds: is computed by the formula"),
+    "no nimbus": ({"cluster": {"zookeeper": ZK, "supervisor": ["s1"]},
+                   "storm": {"archive": {"source_hash": HASH}}},
+                  "cluster:nimbus: no nimbus host"),
+    "no zookeeper": ({"cluster": {"nimbus": ["n1"], "supervisor": ["s1"]},
+                      "storm": {"archive": {"source_hash": HASH}}},
+                     "cluster:zookeeper: no members"),
+    "too many slots": (cluster(slots=65), "storm:slots: 65 is not a slot count from 1 to 64"),
+    "no slots": (cluster(slots=0), "storm:slots: 0 is not a slot count"),
+    "slot port out of range": (cluster(slots_ports=[6700, 70000]),
+                               "storm:slots_ports: 70000 is not a port from 1024 to 65535"),
+    "tarball without checksum": (cluster(archive={"source_hash": ""}),
+                                 "storm:archive:source_hash: missing"),
+    "bad ui port": (cluster(config={"ui.port": 0}), "storm:config:ui.port: 0 is not a TCP port"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_pillar_fails_at_render_naming_the_key(minion, pillar, case):
+    data, message = CASES[case]
+    for host in ("n1", "s1"):
+        with pytest.raises(RenderError) as failure:
+            minion(pillar(data), host).show_sls("storm")
+        assert message in str(failure.value)
+
+
+def test_unknown_key_suggests_the_real_one(minion, pillar):
+    with pytest.raises(RenderError, match=r"did you mean supervisor\.slots\.ports"):
+        minion(pillar(cluster(config={"supervisor.slot.ports": [6700]})), "s1").show_sls("storm")
+
+
+def test_allowed_keys_admit_custom_keys(minion, pillar):
+    data = cluster(config={"my.team.key": 1}, allowed_keys=["my.team.key"])
+    assert minion(pillar(data), "s1").files("storm")["storm_yaml"].count("my.team.key: 1") == 1
+
+
+def test_host_without_a_storm_role_is_refused(minion, pillar):
+    with pytest.raises(RenderError, match="storm: minion zk1 is neither in cluster:nimbus"):
+        minion(pillar(cluster()), "zk1").show_sls("storm")

@@ -1,0 +1,88 @@
+"""The storm formula rendered by Salt for nimbus and supervisor hosts of three clusters:
+pillar.example, an explicit one, and a mine-discovered one with a host in both roles."""
+
+import pytest
+import yaml
+from conftest import ROOT, RenderError
+
+PILLARS = ROOT / "test" / "pillar"
+SLS = ["storm", "storm.install", "storm.config", "storm.service", "storm.health",
+       "storm.clean", "storm._mapdata"]
+MINE = {
+    "zka": {"roles": ["zookeeper"], "zookeeper_id": 1, "address": "192.0.2.41"},
+    "both": {"roles": ["nimbus", "supervisor"], "zookeeper_id": None, "address": "192.0.2.42"},
+    "sup": {"roles": ["supervisor"], "zookeeper_id": None, "address": "192.0.2.43"},
+}
+# pillar dir -> (mine, {minion: roles}, zookeeper servers, port, nimbus seeds, slot ports)
+CASES = {
+    "example": (None, {"nimbus1": ["nimbus"], "sup1": ["supervisor"], "sup2": ["supervisor"]},
+                ["10.0.0.11", "10.0.0.12", "10.0.0.13"], 2181, ["10.0.0.21"],
+                [6700, 6701, 6702, 6703]),
+    "storm3": (None, {"nimbus1": ["nimbus"], "sup2": ["supervisor"]},
+               ["192.0.2.11", "192.0.2.12", "192.0.2.13"], 2181, ["192.0.2.21"],
+               [6700, 6701, 6702, 6703]),
+    "storm_mine": (MINE, {"both": ["nimbus", "supervisor"], "sup": ["supervisor"]},
+                   ["192.0.2.41"], 2281, ["192.0.2.42"], [7000, 7001]),
+}
+ADDRESSES = {"nimbus1": "10.0.0.21", "sup1": "10.0.0.31", "sup2": "10.0.0.32"}
+
+
+def storm_yaml(files):
+    return yaml.safe_load(files["storm_yaml"])
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_every_sls_renders_for_each_role(minion, case):
+    mine, hosts, *_ = CASES[case]
+    for minion_id in hosts:
+        host = minion(PILLARS / case, minion_id, mine)
+        for sls in SLS:
+            states = host.show_sls(sls)
+            assert states, (minion_id, sls)
+            assert all(s.startswith("storm-") for s in states), list(states)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_storm_yaml_follows_membership(minion, case):
+    mine, hosts, servers, port, seeds, slots = CASES[case]
+    for minion_id, roles in hosts.items():
+        files = minion(PILLARS / case, minion_id, mine).files("storm")
+        conf = storm_yaml(files)
+        assert files["roles"] == roles
+        assert conf["storm.zookeeper.servers"] == servers
+        assert conf["storm.zookeeper.port"] == port
+        assert conf["nimbus.seeds"] == seeds
+        assert conf["supervisor.slots.ports"] == slots
+        assert conf["storm.local.dir"] == "/var/lib/storm"
+        expected_units = (["nimbus", "ui"] if "nimbus" in roles else []) + (
+            ["supervisor", "logviewer"] if "supervisor" in roles else [])
+        assert sorted(files["units"]) == sorted(expected_units)
+        for daemon, unit in files["units"].items():
+            assert f"ExecStart=/opt/storm/current/bin/storm {daemon}\n" in unit
+            assert "User=storm" in unit and "Environment=STORM_CONF_DIR=/etc/storm" in unit
+        assert "export JAVA_HOME=/usr/lib/jvm/java-17-openjdk-" in files["env"]
+        if case == "example":
+            assert conf["storm.local.hostname"] == ADDRESSES[minion_id]
+            assert conf["topology.message.timeout.secs"] == 30
+
+
+def test_zookeeper_servers_equal_the_zoo_cfg_server_lines(minion):
+    storm = storm_yaml(minion(PILLARS / "example", "sup1").files("storm"))
+    zoo = minion(PILLARS / "example", "zk2").files("zookeeper")["zoo_cfg"]
+    servers = [line.split("=")[1].split(":")[0] for line in zoo.splitlines()
+               if line.startswith("server.")]
+    assert storm["storm.zookeeper.servers"] == servers
+    client_port = next(int(line.split("=")[1]) for line in zoo.splitlines()
+                       if line.startswith("clientPort="))
+    assert storm["storm.zookeeper.port"] == client_port
+
+
+def test_java8_gc_flags_are_refused_unless_ignored(minion, pillar):
+    base = {"cluster": {"zookeeper": [{"id": 1, "minion": "zk1"}], "nimbus": ["n1"]},
+            "storm": {"archive": {"source_hash": "sha512=" + "d" * 128}}}
+    base["storm"]["config"] = {"worker.childopts": "-Xmx1g -XX:+PrintGCDetails -Xloggc:gc.log"}
+    with pytest.raises(RenderError, match="storm:config:worker.childopts: has the Java 8 GC "
+                                          "flag -XX:\\+PrintGCDetails"):
+        minion(pillar(base), "n1").show_sls("storm")
+    base["storm"]["config"]["worker.childopts"] += " -XX:+IgnoreUnrecognizedVMOptions"
+    assert minion(pillar(base), "n1").show_sls("storm")
