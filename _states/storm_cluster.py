@@ -98,3 +98,29 @@ def topology_active(name, ui_url, timeout=180, interval=3):
         status = {t.get("name"): t.get("status") for t in topologies}
         return status.get(name) == "ACTIVE", f"topology {name}: {status.get(name, 'absent')}"
     return _wait(name, check, timeout, interval)
+
+
+def znodes_absent(name, hosts, timeout=10):
+    """
+    Remove the Storm cluster's znodes under ``name`` (storm.zookeeper.root) from the
+    ensemble ``hosts`` (``h1:2181,h2:2181``); no change when they are already gone.
+
+    .. code-block:: yaml
+
+        /storm:
+          storm_cluster.znodes_absent:
+            - hosts: 10.0.0.11:2181,10.0.0.12:2181,10.0.0.13:2181
+    """
+    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    if not __salt__["storm_znodes.exists"](hosts, name, timeout):
+        ret["comment"] = f"{name} is already absent"
+        return ret
+    if __opts__["test"]:
+        ret["result"] = None
+        ret["comment"] = f"would remove {name} and everything under it"
+        ret["changes"] = {"removed": name}
+        return ret
+    __salt__["storm_znodes.remove"](hosts, name, timeout)
+    ret["comment"] = f"removed {name} and everything under it"
+    ret["changes"] = {"removed": name}
+    return ret

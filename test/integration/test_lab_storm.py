@@ -94,3 +94,50 @@ def test_second_run_changes_nothing(cluster):
     again = run(cluster)
     assert again.ok, again.describe()
     assert again.changed_states() == []
+
+
+def main_pid(lab, host, unit):
+    return lab.exec(host, f"systemctl show -p MainPID --value {unit}").stdout.strip()
+
+
+def test_config_change_restarts_the_daemons_that_read_it(cluster):
+    import json
+    before = main_pid(cluster, "sup1", "storm-supervisor")
+    untouched = main_pid(cluster, "sup2", "storm-supervisor")
+    override = json.dumps({"storm": {"config": {"topology.message.timeout.secs": 45}}})
+    proc = cluster.salt("sup1", "state.apply", "storm", f"pillar={override}", json=False,
+                        timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "topology.message.timeout.secs: 45" in cluster.exec(
+        "sup1", "cat /etc/storm/storm.yaml").stdout
+    assert main_pid(cluster, "sup1", "storm-supervisor") != before
+    assert main_pid(cluster, "sup2", "storm-supervisor") == untouched
+    # The orchestrate puts it back and waits until both supervisors are registered again.
+    back = run(cluster)
+    assert back.ok, back.describe()
+    changed = {(m, s) for _, m, s in back.changed_states()}
+    assert ("sup1", "storm-service-running-supervisor-service-running") in changed, changed
+    assert all(m == "sup1" for m, _ in changed), changed
+
+
+def test_clean_with_state_then_rerun_reregisters_a_supervisor(cluster):
+    """Runs last: wipe sup2 (daemons, install, storm.local.dir), let the orchestrate bring
+    it back as a new supervisor."""
+    import json
+    host = cluster.testinfra_host("sup2")
+    old_id = {s["host"]: s["id"] for s in ui(cluster, "supervisor/summary")["supervisors"]}
+    wipe = json.dumps({"storm": {"clean": {"remove_state": True}}})
+    proc = cluster.salt("sup2", "state.apply", "storm.clean", f"pillar={wipe}", json=False,
+                        timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    for path in ("/etc/systemd/system/storm-supervisor.service", "/etc/storm", "/opt/storm",
+                 "/var/lib/storm"):
+        assert not host.file(path).exists, path
+    assert not host.user("storm").exists
+    back = run(cluster)
+    assert back.ok, back.describe()
+    new_id = {s["host"]: s["id"] for s in ui(cluster, "supervisor/summary")["supervisors"]}
+    assert sorted(new_id) == ["10.77.0.31", "10.77.0.32"]
+    # storm.local.dir went with the clean, so sup2 came back as a new supervisor.
+    assert new_id["10.77.0.32"] != old_id["10.77.0.32"]
+    assert new_id["10.77.0.31"] == old_id["10.77.0.31"]

@@ -86,3 +86,21 @@ def test_java8_gc_flags_are_refused_unless_ignored(minion, pillar):
         minion(pillar(base), "n1").show_sls("storm")
     base["storm"]["config"]["worker.childopts"] += " -XX:+IgnoreUnrecognizedVMOptions"
     assert minion(pillar(base), "n1").show_sls("storm")
+
+
+def test_clean_removes_state_and_znodes_together_only_when_asked(minion, pillar):
+    data = {"cluster": {"zookeeper": [{"id": 1, "minion": "zk1", "address": "192.0.2.1"}],
+                        "nimbus": ["n1"], "supervisor": ["s1"]},
+            "storm": {"archive": {"source_hash": "sha512=" + "f" * 128}}}
+    kept = minion(pillar(data), "n1").show_sls("storm.clean")
+    assert not [s for s in kept if "znodes" in s or "local-dir" in s]
+    data["storm"]["clean"] = {"remove_state": True}
+    nimbus = minion(pillar(data), "n1").show_sls("storm.clean")
+    znodes = nimbus["storm-config-clean-znodes-storm_cluster-znodes_absent"]["storm_cluster"]
+    args = {k: v for arg in znodes if isinstance(arg, dict) for k, v in arg.items()}
+    assert args["name"] == "/storm"
+    assert args["hosts"] == "192.0.2.1:2181"
+    assert "storm-config-clean-local-dir-file-absent" in nimbus
+    supervisor = minion(pillar(data), "s1").show_sls("storm.clean")
+    assert "storm-config-clean-local-dir-file-absent" in supervisor
+    assert "storm-config-clean-znodes-storm_cluster-znodes_absent" not in supervisor
