@@ -1,0 +1,197 @@
+"""
+conda for the formulas: the validated settings of the conda formula (``resolve``, called
+from ``conda/map.jinja`` at render time) and the environments of an installation, read
+through conda's own JSON output (``conda ... --json``).
+
+An environment's wanted state is its *spec*: channels, conda packages with pins and an
+optional pip list (or an environment.yml).  The spec's fingerprint is kept in
+``<env>/conda-meta/salt-spec.json``, so a run can tell "as wanted" from "changed" without
+asking the solver anything, and reports no change when nothing changed.
+"""
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+
+import salt.utils.yaml
+from salt.exceptions import CommandExecutionError
+
+__virtualname__ = "conda_env"
+
+SPEC_FILE = "conda-meta/salt-spec.json"
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def __virtual__():
+    return __virtualname__
+
+
+def _fail(key, message):
+    raise CommandExecutionError(f"conda:{key}: {message}")
+
+
+def _check_hash(value, key):
+    text = str(value or "").strip()
+    if not text:
+        _fail(key, "missing; the installer must be verified (a pinned 'sha256=<hex>' or the "
+              "URL of its .sha256 file)")
+    algo, sep, digest = text.partition("=")
+    if sep and "/" not in text:
+        if algo.lower() != "sha256" or not re.fullmatch(r"[0-9a-fA-F]{64}", digest):
+            _fail(key, f"{text!r} is not 'sha256=' followed by 64 hex digits")
+        return f"sha256={digest.lower()}"
+    if re.fullmatch(r"[0-9a-fA-F]{64}", text):
+        return f"sha256={text.lower()}"
+    if not re.match(r"^(https?|salt|file|ftp)://", text):
+        _fail(key, f"{text!r} is neither 'sha256=<hex>' nor the URL of a .sha256 file")
+    return text
+
+
+def spec_of(name, env):
+    """The normalised spec of one pillar environment; raises naming the key."""
+    key = f"environments:{name}"
+    if not NAME.match(str(name)) or name == "base":
+        _fail(key, "an environment name is letters, digits, '.', '_', '-' and not 'base'")
+    if not isinstance(env, dict):
+        _fail(key, "must be a mapping (packages, pip, channels or environment_file)")
+    unknown = set(env) - {"packages", "pip", "channels", "environment_file"}
+    if unknown:
+        _fail(f"{key}:{sorted(unknown)[0]}", "unknown setting; use packages, pip, channels "
+              "or environment_file")
+    if env.get("environment_file"):
+        if env.get("packages") or env.get("pip"):
+            _fail(key, "give either environment_file or packages/pip, not both")
+        return {"environment_file": str(env["environment_file"])}
+    packages = env.get("packages") or []
+    if not isinstance(packages, list) or not packages:
+        _fail(f"{key}:packages", "no packages; an environment needs at least python and "
+              "what runs in it (or an environment_file)")
+    pip = env.get("pip") or []
+    if not isinstance(pip, list):
+        _fail(f"{key}:pip", "must be a list of pip requirements")
+    channels = env.get("channels") or []
+    if not isinstance(channels, list):
+        _fail(f"{key}:channels", "must be a list of channels")
+    for spec in packages + pip + channels:
+        if not isinstance(spec, str) or not spec.strip() or " " in spec.strip():
+            _fail(key, f"{spec!r} is not a package spec such as 'numpy=2.4.6'")
+    if pip and not any(re.match(r"^pip([=<>!~ ]|$)", p) for p in packages):
+        _fail(f"{key}:packages", "a pip section needs 'pip' among the conda packages")
+    return {"channels": channels, "packages": packages, "pip": pip}
+
+
+def resolve(config):
+    """
+    Validate the merged conda settings and add the resolved ``installer`` (source and
+    checksum with placeholders filled), ``conda`` (the binary), and ``envs``
+    (name -> {prefix, spec}).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt worker1 state.apply conda._mapdata
+    """
+    config = dict(config)
+    prefix = str(config.get("prefix") or "")
+    if not prefix.startswith("/") or prefix.rstrip("/") in ("", "/usr", "/opt"):
+        _fail("prefix", f"{prefix!r} is not an absolute directory of its own")
+    prefix = prefix.rstrip("/")
+    installer = dict(config.get("installer") or {})
+    version = str(installer.get("version") or "").strip()
+    if not version:
+        _fail("installer:version", "missing")
+    arch = __grains__.get("cpuarch", "x86_64")
+    for key in ("source", "source_hash"):
+        if isinstance(installer.get(key), str):
+            installer[key] = installer[key].replace("{version}", version).replace("{arch}", arch)
+    if not installer.get("source"):
+        _fail("installer:source", "missing")
+    installer["source_hash"] = _check_hash(installer.get("source_hash"),
+                                           "installer:source_hash")
+    installer["version"] = version
+    envs = config.get("environments") or {}
+    if not isinstance(envs, dict):
+        _fail("environments", "must be a mapping of environment names to specs")
+    config.update({
+        "prefix": prefix,
+        "installer": installer,
+        "conda": f"{prefix}/bin/conda",
+        "envs": {name: {"prefix": f"{prefix}/envs/{name}", "spec": spec_of(name, env)}
+                 for name, env in sorted(envs.items())},
+    })
+    return config
+
+
+def fingerprint(spec):
+    """A stable digest of a spec (environment files by their content)."""
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+
+
+def environment_yml(name, spec):
+    """The environment.yml text conda is given for a pillar spec."""
+    deps = list(spec["packages"])
+    if spec["pip"]:
+        deps.append({"pip": list(spec["pip"])})
+    doc = {"name": name, "channels": list(spec["channels"]), "dependencies": deps}
+    return salt.utils.yaml.safe_dump(doc, default_flow_style=False)
+
+
+def run(conda, args, timeout=1800):
+    """
+    Run ``conda ARGS --json`` and return its JSON; a conda error (non-zero exit, or an
+    ``exception_name`` in the JSON) raises with conda's own message.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt worker1 conda_env.run /opt/conda/bin/conda '["env", "list"]'
+    """
+    if not os.access(conda, os.X_OK):
+        raise CommandExecutionError(f"{conda} is not an executable conda")
+    proc = subprocess.run([conda, *args, "--json"], capture_output=True, text=True,
+                          timeout=timeout, check=False)
+    try:
+        data = json.loads(proc.stdout) if proc.stdout.strip() else {}
+    except ValueError:
+        data = {}
+    if proc.returncode != 0 or (isinstance(data, dict) and data.get("exception_name")):
+        message = (data.get("message") or data.get("error") if isinstance(data, dict) else None)
+        raise CommandExecutionError(
+            f"conda {' '.join(args)}: {message or proc.stderr.strip()[-2000:] or proc.returncode}")
+    return data
+
+
+def installed(conda, prefix):
+    """
+    ``{name: version}`` of everything in the environment at ``prefix``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt worker1 conda_env.installed /opt/conda/bin/conda /opt/conda/envs/storm-worker
+    """
+    return {p["name"]: p["version"] for p in run(conda, ["list", "-p", prefix])}
+
+
+def recorded(prefix):
+    """The spec fingerprint recorded when the environment was last made, or None."""
+    try:
+        with open(os.path.join(prefix, SPEC_FILE), encoding="utf-8") as handle:
+            return json.load(handle).get("fingerprint")
+    except (OSError, ValueError):
+        return None
+
+
+def record(prefix, spec):
+    """Write the spec and its fingerprint into the environment (after a successful run)."""
+    path = os.path.join(prefix, SPEC_FILE)
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump({"fingerprint": fingerprint(spec), "spec": spec}, handle, sort_keys=True)
+    os.replace(tmp, path)
+    return fingerprint(spec)

@@ -1,0 +1,4 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+include:
+  - .file
