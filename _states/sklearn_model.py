@@ -1,0 +1,120 @@
+"""
+A scikit-learn model version on a worker host, switched in only after it verified there.
+
+``deployed`` fetches the artifact (a tar of ``model.joblib`` + ``model.json``), checks its
+checksum, unpacks it into a hidden directory beside the versions, verifies it in the
+workers' own Python environment (``sklearn_model.verify``: hash, scikit-learn version,
+memory-mapped load, recorded predictions), then renames it into place and switches
+``current`` atomically.  A version directory is never written into once it exists, and a
+failed verification leaves ``current`` where it was and names the failed check.
+"""
+
+import hashlib
+import os
+import shutil
+import tarfile
+import uuid
+
+__virtualname__ = "sklearn_model"
+
+
+def __virtual__():
+    if "sklearn_model.verify" in __salt__:
+        return __virtualname__
+    return (False, "the sklearn_model execution module is not synced")
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _unpack(archive, dest):
+    """Extract the artifact's regular files (flat, or under one top directory) into dest."""
+    os.makedirs(dest)
+    with tarfile.open(archive) as tar:
+        members = [m for m in tar.getmembers() if m.isfile()]
+        names = {os.path.basename(m.name) for m in members}
+        if not {"model.joblib", "model.json"} <= names:
+            raise ValueError(f"the artifact holds {sorted(names)}, not model.joblib and "
+                             "model.json")
+        for member in members:
+            if os.path.basename(member.name) not in ("model.joblib", "model.json"):
+                continue
+            source = tar.extractfile(member)
+            with open(os.path.join(dest, os.path.basename(member.name)), "wb") as out:
+                shutil.copyfileobj(source, out)
+
+
+def deployed(name, version, source, source_hash, root, python, keep=3):
+    """
+    Make ``<root>/<name>/current`` point at a verified ``version``.
+
+    .. code-block:: yaml
+
+        iris:
+          sklearn_model.deployed:
+            - version: '1'
+            - source: salt://models/iris-1.tar
+            - source_hash: sha256=...
+            - root: /srv/models
+            - python: /opt/conda/envs/storm-worker/bin/python
+            - keep: 3
+    """
+    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    version = str(version)
+    model_dir = os.path.join(root, name)
+    target = os.path.join(model_dir, version)
+    current = __salt__["sklearn_model.current"](root, name)
+    if current == version and os.path.isdir(target):
+        ret["comment"] = f"{name} {version} is current"
+        return ret
+    if __opts__["test"]:
+        ret["result"] = None
+        ret["comment"] = f"would verify {name} {version} and switch current to it"
+        ret["changes"] = {"current": {"old": current, "new": version}}
+        return ret
+    os.makedirs(model_dir, mode=0o755, exist_ok=True)
+    # Staged as <model dir>/.incoming-<random>/<name>/<version>: verify reads the name and
+    # version from the path, and the final rename into <model dir>/<version> is atomic.
+    staging = os.path.join(model_dir, f".incoming-{uuid.uuid4().hex[:8]}")
+    incoming = os.path.join(staging, name, version)
+    try:
+        if not os.path.isdir(target):
+            os.makedirs(staging)
+            fetched = __salt__["cp.get_url"](source, staging + ".tar")
+            if not fetched:
+                ret.update(result=False, comment=f"could not fetch {source}")
+                return ret
+            algo, _, wanted = str(source_hash).partition("=")
+            got = _sha256(staging + ".tar")
+            if algo.lower() != "sha256" or got != wanted.lower():
+                ret.update(result=False, comment=f"checksum: {source} has sha256 {got}, "
+                           f"not {source_hash}; current stays {current}")
+                return ret
+            _unpack(staging + ".tar", incoming)
+            checked = __salt__["sklearn_model.verify"](incoming, python)
+            os.rename(incoming, target)
+        else:
+            # A version that is already here (a rollback) is verified again, never rewritten.
+            checked = __salt__["sklearn_model.verify"](target, python)
+    except Exception as exc:  # noqa: BLE001 - the failed check is the comment
+        ret.update(result=False, comment=f"{name} {version} refused: {exc}; "
+                   f"current stays {current}")
+        return ret
+    finally:
+        for leftover in (staging, staging + ".tar"):
+            if os.path.isdir(leftover):
+                shutil.rmtree(leftover, ignore_errors=True)
+            elif os.path.exists(leftover):
+                os.unlink(leftover)
+    __salt__["sklearn_model.switch"](root, name, version)
+    pruned = __salt__["sklearn_model.prune"](root, name, keep)
+    ret["changes"] = {"current": {"old": current, "new": version}, "verified": checked}
+    if pruned:
+        ret["changes"]["pruned"] = pruned
+    ret["comment"] = f"{name} {version} verified and current"
+    return ret

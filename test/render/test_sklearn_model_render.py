@@ -1,0 +1,36 @@
+"""The sklearn_model formula rendered by Salt, and its refusals naming the key."""
+
+import pytest
+from conftest import ROOT, RenderError
+
+PILLARS = ROOT / "test" / "pillar"
+HASH = "sha256=" + "1" * 64
+
+
+def test_every_sls_renders_from_the_example(minion):
+    host = minion(PILLARS / "example", "sup1")
+    for sls in ("sklearn_model", "sklearn_model.deploy", "sklearn_model.clean",
+                "sklearn_model._mapdata"):
+        assert host.show_sls(sls), sls
+    states = host.show_sls("sklearn_model")
+    body = states["sklearn_model-deploy-iris-sklearn_model-deployed"]["sklearn_model"]
+    args = {k: v for arg in body if isinstance(arg, dict) for k, v in arg.items()}
+    assert args["version"] == "1" and args["root"] == "/srv/models"
+    assert args["python"] == "/opt/conda/envs/storm-worker/bin/python"
+
+
+@pytest.mark.parametrize("model, message", [
+    ({"version": "1", "source": "salt://m/iris-1.tar"},
+     "sklearn_model:models:iris:source_hash: missing"),
+    ({"version": "1", "source": "s3://bucket/iris-1.tar", "source_hash": HASH},
+     "sklearn_model:models:iris:source: 's3://bucket/iris-1.tar' is not a salt://"),
+    ({"version": 1.1, "source": "salt://m/iris.tar", "source_hash": HASH},
+     "sklearn_model:models:iris:version: 1.1: give the version as a quoted string"),
+    ({"version": "1", "source": "salt://m/iris.tar", "source_hash": "md5=abc"},
+     "sklearn_model:models:iris:source_hash: 'md5=abc' is not 'sha256='"),
+])
+def test_bad_model_fails_at_render(minion, pillar, model, message):
+    with pytest.raises(RenderError) as failure:
+        minion(pillar({"sklearn_model": {"models": {"iris": model}}}), "sup1").show_sls(
+            "sklearn_model")
+    assert message in str(failure.value)
