@@ -2,7 +2,7 @@
 environment from defaults and pillar, and refusals naming the key."""
 
 import pytest
-from conftest import ROOT, RenderError
+from saltrender import ROOT, RenderError
 
 PILLARS = ROOT / "test" / "pillar"
 SLS = ["conda", "conda.installer", "conda.config", "conda.environments", "conda.clean",

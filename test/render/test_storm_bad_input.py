@@ -1,7 +1,7 @@
 """Storm pillars that cannot work stop the render with the key named."""
 
 import pytest
-from conftest import RenderError
+from saltrender import RenderError
 
 HASH = "sha512=" + "e" * 128
 ZK = [{"id": 1, "minion": "zk1"}]

@@ -3,7 +3,7 @@ pillar.example, an explicit one, and a mine-discovered one with a host in both r
 
 import pytest
 import yaml
-from conftest import ROOT, RenderError
+from saltrender import ROOT, RenderError
 
 PILLARS = ROOT / "test" / "pillar"
 SLS = ["storm", "storm.install", "storm.config", "storm.service", "storm.health",

@@ -2,7 +2,7 @@
 state runs and nothing on a host changes."""
 
 import pytest
-from conftest import RenderError
+from saltrender import RenderError
 
 ONE = [{"id": 1, "minion": "zk1"}]
 THREE = [{"id": 1, "minion": "zk1"}, {"id": 2, "minion": "zk2"}, {"id": 3, "minion": "zk3"}]

@@ -4,7 +4,7 @@ mine-discovered cluster, and the zoo.cfg/myid each host gets."""
 import re
 
 import pytest
-from conftest import ROOT, RenderError
+from saltrender import ROOT, RenderError
 
 PILLARS = ROOT / "test" / "pillar"
 SLS = ["zookeeper", "zookeeper.install", "zookeeper.config", "zookeeper.service",

@@ -6,7 +6,7 @@ import stat
 
 import pytest
 import yaml
-from conftest import ROOT
+from modloader import ROOT
 from salt.exceptions import CommandExecutionError
 
 DEFAULTS = yaml.safe_load((ROOT / "conda/parameters/defaults.yaml").read_text())["values"]

@@ -18,7 +18,7 @@ import threading
 import time
 
 import pytest
-from conftest import ROOT
+from modloader import ROOT
 from salt.exceptions import CommandExecutionError
 
 TRAIN = ROOT / "sklearn_model/files/default/train_iris.py"

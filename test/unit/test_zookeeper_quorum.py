@@ -5,7 +5,7 @@ import threading
 
 import pytest
 import yaml
-from conftest import ROOT
+from modloader import ROOT
 from salt.exceptions import CommandExecutionError
 
 DEFAULTS = yaml.safe_load((ROOT / "zookeeper/parameters/defaults.yaml").read_text())["values"]
