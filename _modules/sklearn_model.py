@@ -539,7 +539,7 @@ def resolve(config):
     models = config.get("models") or {}
     if not isinstance(models, dict):
         fail("models", "must be a mapping of model names to their settings")
-    deploy = {}
+    deploy, builds = {}, {}
     for name, model in sorted(models.items()):
         key = f"models:{name}"
         _component(name, key)
@@ -551,10 +551,32 @@ def resolve(config):
                  "(YAML reads 1.10 as the number 1.1)")
         version = str(version)
         _component(version, f"{key}:version")
+        build = model.get("build")
+        if build is not None:
+            # Trained in the orchestrate on one worker and served by the master (minionfs).
+            if model.get("source") or model.get("source_hash"):
+                fail(key, "give either build or source/source_hash, not both")
+            if not isinstance(build, dict):
+                fail(f"{key}:build", "must be a mapping (minion, script)")
+            minion = build.get("minion") or next(
+                iter(__salt__["clustermap.minions"]("supervisor")), None)
+            if not minion:
+                fail(f"{key}:build:minion", "no build host given and no cluster:supervisor")
+            script = str(build.get("script") or config["build"]["script"])
+            output = str(config["build"]["output"]).rstrip("/")
+            if not output.startswith("/"):
+                fail("build:output", f"{output!r} is not an absolute path")
+            source = f"salt://{minion}{output}/{name}-{version}.tar"
+            builds[name] = {"version": version, "minion": minion, "script": script,
+                            "output": output, "python": python}
+            deploy[name] = {"version": version, "source": source,
+                            "source_hash": source + ".sha256", "root": root,
+                            "python": python, "keep": model.get("keep", keep)}
+            continue
         source = str(model.get("source") or "")
         if not source.startswith(SOURCE_SCHEMES):
             fail(f"{key}:source", f"{source!r} is not a salt://, https://, http:// or file:// "
-                 "URL of the model artifact")
+                 "URL of the model artifact (or give build: to train it in the orchestrate)")
         source_hash = str(model.get("source_hash") or "")
         algo, _, digest = source_hash.partition("=")
         if not source_hash:
@@ -566,4 +588,5 @@ def resolve(config):
                         "source_hash": f"sha256={digest.lower()}", "root": root,
                         "python": python, "keep": model.get("keep", keep)}
     config["deploy"] = deploy
+    config["builds"] = builds
     return config

@@ -51,6 +51,41 @@ storm-orchestrate-zookeeper-quorum-salt-state:
       - salt: storm-orchestrate-zookeeper-members-salt-state
 {%- set nimbus = members.nimbus | map(attribute='minion') | list %}
 {%- set supervisors = members.supervisor | map(attribute='minion') | list %}
+{%- set models = salt['pillar.get']('sklearn_model:models', {}) %}
+{%- set workers_ready = 'storm-orchestrate-zookeeper-quorum-salt-state' %}
+{%- if supervisors %}
+
+# The workers' conda environment, where the topology's Python runs and models are trained.
+storm-orchestrate-conda-salt-state:
+  salt.state:
+    - tgt: {{ supervisors | join(',') }}
+    - tgt_type: list
+    - sls: conda
+    - require:
+      - salt: storm-orchestrate-zookeeper-quorum-salt-state
+{%-   set workers_ready = 'storm-orchestrate-conda-salt-state' %}
+{%-   if models %}
+
+# Models with `build:` are trained once, on their build worker, and published via the master.
+storm-orchestrate-model-build-salt-state:
+  salt.state:
+    - tgt: {{ supervisors | join(',') }}
+    - tgt_type: list
+    - sls: sklearn_model.build
+    - require:
+      - salt: storm-orchestrate-conda-salt-state
+
+# Every worker fetches, verifies (in its own environment) and switches to each model.
+storm-orchestrate-model-salt-state:
+  salt.state:
+    - tgt: {{ supervisors | join(',') }}
+    - tgt_type: list
+    - sls: sklearn_model
+    - require:
+      - salt: storm-orchestrate-model-build-salt-state
+{%-     set workers_ready = 'storm-orchestrate-model-salt-state' %}
+{%-   endif %}
+{%- endif %}
 {%- if nimbus %}
 
 # Java, user and the versioned Storm install on every Storm host at once: nothing runs yet.
@@ -60,7 +95,7 @@ storm-orchestrate-storm-install-salt-state:
     - tgt_type: list
     - sls: storm.install
     - require:
-      - salt: storm-orchestrate-zookeeper-quorum-salt-state
+      - salt: {{ workers_ready }}
 
 # Nimbus (and UI) one host at a time, then a leader.
 storm-orchestrate-nimbus-salt-state:

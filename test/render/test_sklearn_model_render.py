@@ -1,7 +1,7 @@
 """The sklearn_model formula rendered by Salt, and its refusals naming the key."""
 
 import pytest
-from conftest import ROOT, RenderError
+from saltrender import ROOT, RenderError
 
 PILLARS = ROOT / "test" / "pillar"
 HASH = "sha256=" + "1" * 64
@@ -34,3 +34,21 @@ def test_bad_model_fails_at_render(minion, pillar, model, message):
         minion(pillar({"sklearn_model": {"models": {"iris": model}}}), "sup1").show_sls(
             "sklearn_model")
     assert message in str(failure.value)
+
+
+def test_build_mode_trains_on_one_worker_and_deploys_from_the_master(minion, pillar):
+    data = {"cluster": {"zookeeper": [{"id": 1, "minion": "zk1"}], "nimbus": ["n1"],
+                        "supervisor": ["sup1", "sup2"]},
+            "sklearn_model": {"models": {"iris": {"version": "2", "build": {}}}}}
+    build = minion(pillar(data), "sup1").show_sls("sklearn_model.build")
+    body = build["sklearn_model-build-iris-sklearn_model-built"]["sklearn_model"]
+    args = {k: v for arg in body if isinstance(arg, dict) for k, v in arg.items()}
+    assert args["script"] == "salt://sklearn_model/files/default/train_iris.py"
+    assert args["output"] == "/var/cache/sklearn_model/build"
+    other = minion(pillar(data), "sup2").show_sls("sklearn_model.build")
+    assert list(other) == ["sklearn_model-build-nothing-test-nop"]
+    deploy = minion(pillar(data), "sup2").show_sls("sklearn_model")
+    body = deploy["sklearn_model-deploy-iris-sklearn_model-deployed"]["sklearn_model"]
+    args = {k: v for arg in body if isinstance(arg, dict) for k, v in arg.items()}
+    assert args["source"] == "salt://sup1/var/cache/sklearn_model/build/iris-2.tar"
+    assert args["source_hash"] == args["source"] + ".sha256"

@@ -1,0 +1,47 @@
+"""storm.orchestrate rendered for the pillar.example cluster: the steps, their targets from
+membership, and the order the requisites impose."""
+
+from saltrender import ROOT
+
+PILLARS = ROOT / "test" / "pillar"
+
+
+def steps(minion, pillar_dir):
+    states = minion(pillar_dir, "master_master").show_sls("storm.orchestrate")
+    result = {}
+    for state_id, body in states.items():
+        args = {k: v for arg in body["salt"] if isinstance(arg, dict) for k, v in arg.items()}
+        result[state_id.replace("storm-orchestrate-", "").replace("-salt-state", "")] = args
+    return result
+
+
+def order(steps_by_id):
+    """Step ids in an order that satisfies every require (each step requires one other)."""
+    done, ordered = set(), []
+    while len(ordered) < len(steps_by_id):
+        for sid, args in steps_by_id.items():
+            needs = [r["salt"].replace("storm-orchestrate-", "").replace("-salt-state", "")
+                     for r in args.get("require", [])]
+            if sid not in done and all(n in done for n in needs):
+                done.add(sid)
+                ordered.append(sid)
+    return ordered
+
+
+def test_example_cluster_steps_in_order(minion):
+    found = steps(minion, PILLARS / "example")
+    assert order(found) == [
+        "sync", "zookeeper-install", "zookeeper-members", "zookeeper-quorum", "conda",
+        "model-build", "model", "storm-install", "nimbus", "nimbus-leader", "supervisors",
+        "supervisors-registered"]
+    assert found["zookeeper-members"]["tgt"] == "zk1,zk2,zk3"
+    assert found["zookeeper-members"]["batch"] == 1
+    assert found["conda"]["tgt"] == "sup1,sup2"
+    assert found["storm-install"]["tgt"] == "nimbus1,sup1,sup2"
+    assert found["supervisors"]["batch"] == 1
+    assert found["sync"]["tgt"] == "zk1,zk2,zk3,nimbus1,sup1,sup2"
+
+
+def test_quorum_only_cluster_has_only_the_quorum_steps(minion):
+    assert order(steps(minion, PILLARS / "zk3")) == [
+        "sync", "zookeeper-install", "zookeeper-members", "zookeeper-quorum"]
