@@ -34,4 +34,5 @@ test: lint
 	@bash test/run-pytest.sh offline -m "not lab" test
 	@bash test/run-pytest.sh lab-zk3 test/integration/test_lab_zookeeper.py
 	@bash test/run-pytest.sh lab-zk1-archive test/integration/test_lab_zookeeper_archive.py
-	@bash test/run-pytest.sh lab-cluster6 test/integration/test_lab_storm.py
+	@bash test/run-pytest.sh lab-cluster6 test/integration/test_lab_workers.py \
+	    test/integration/test_lab_storm.py

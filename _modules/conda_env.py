@@ -5,8 +5,9 @@ through conda's own JSON output (``conda ... --json``).
 
 An environment's wanted state is its *spec*: channels, conda packages with pins and an
 optional pip list (or an environment.yml).  The spec's fingerprint is kept in
-``<env>/conda-meta/salt-spec.json``, so a run can tell "as wanted" from "changed" without
-asking the solver anything, and reports no change when nothing changed.
+``<env>/conda-meta/salt-spec`` (no ``.json``: conda reads every ``conda-meta/*.json`` as
+a package record and fails on anything else), so a run can tell "as wanted" from
+"changed" without asking the solver anything, and reports no change when nothing changed.
 """
 
 import hashlib
@@ -20,7 +21,7 @@ from salt.exceptions import CommandExecutionError
 
 __virtualname__ = "conda_env"
 
-SPEC_FILE = "conda-meta/salt-spec.json"
+SPEC_FILE = "conda-meta/salt-spec"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 

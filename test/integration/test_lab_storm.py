@@ -1,13 +1,10 @@
 """
 Storm on six real hosts (3 ZooKeeper, 1 nimbus with UI, 2 supervisors) by the real
-orchestrate, with membership found through role grains and the Salt mine.  Storm is the
+orchestrate (the `cluster` fixture in conftest.py), with membership found through role
+grains and the Salt mine.  Storm is the
 stand-in tarball built by test/standins/build_storm.py unless STORM_SOURCE names a real one
 (see test/pillar/lab_cluster6/storm.sls).
 """
-
-import os
-import subprocess
-import sys
 
 import pytest
 from kazoo.client import KazooClient
@@ -17,22 +14,6 @@ from verifiers import storm as verifiers
 pytestmark = [pytest.mark.lab, pytest.mark.lab_topology("test/lab_topologies/cluster6.yaml")]
 STORM_HOSTS = ["nimbus1", "sup1", "sup2"]
 UI = "http://10.77.0.21:8080"
-
-
-@pytest.fixture(scope="module")
-def cluster(lab):
-    from lab import config
-    if not os.environ.get("STORM_SOURCE"):
-        subprocess.run([sys.executable, str(config.REPO_ROOT / "test/standins/build_storm.py"),
-                        "--out", str(config.REPO_ROOT / "build/standins")], check=True)
-    # What the README asks of an operator using mine discovery: sync, then publish.
-    lab.salt_run("saltutil.sync_all", check=True)
-    lab.salt("*", "saltutil.sync_all", check=True)
-    lab.salt("*", "mine.update", check=True)
-    first = run(lab)
-    assert first.ok, first.describe()
-    lab.collect_artifacts()
-    return lab
 
 
 def ui(lab, path):

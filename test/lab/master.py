@@ -39,7 +39,11 @@ def master_config(pillar_root: Path) -> dict:
         # The repository is the file root: keep git data and build output out of it.
         "file_ignore_regex": [r"(^|/)\.git(/|$)", r"^build(/|$)", r"(^|/)__pycache__(/|$)",
                               r"(^|/)\.pytest_cache(/|$)"],
-        "fileserver_backend": ["roots"],
+        # What the README asks of masters that build models in the orchestrate: accept
+        # files pushed by minions (cp.push) and serve them back (minionfs).
+        "fileserver_backend": ["roots", "minionfs"],
+        "file_recv": True,
+        "file_recv_max_size": 512,
         # Two cores: a few workers are plenty.
         "worker_threads": 4,
         # Hosts on a loaded 2-core machine can be slow to return.

@@ -36,6 +36,9 @@ def test_create_then_nothing_then_update(make, tmp_path):
     created = state.present("w", "/opt/conda/bin/conda", prefix, SPEC)
     assert created["result"] is True and created["changes"]["create"] == prefix
     assert calls[-1][:2] == ["env", "create"]
+    # The record must not look like a package record to conda (conda-meta/*.json).
+    assert (tmp_path / "env" / "conda-meta" / "salt-spec").exists()
+    assert not list((tmp_path / "env").glob("conda-meta/*.json"))
     again = state.present("w", "/opt/conda/bin/conda", prefix, SPEC)
     assert again["result"] is True and again["changes"] == {} and len(calls) == 1
     changed = dict(SPEC, pip=["six==1.17.0"])
@@ -54,4 +57,5 @@ def test_conda_failure_fails_and_records_nothing(make, tmp_path):
     state, _ = make(fail=True)
     ret = state.present("w", "/opt/conda/bin/conda", str(tmp_path / "env"), SPEC)
     assert ret["result"] is False and "nosuchpkg" in ret["comment"]
-    assert not (tmp_path / "env" / "conda-meta" / "salt-spec.json").exists()
+    assert not (tmp_path / "env" / "conda-meta" / "salt-spec").exists()
+    assert not list((tmp_path / "env").glob("conda-meta/*.json"))

@@ -5,3 +5,4 @@ base:
     - cluster
     - zookeeper
     - storm
+    - workers
