@@ -9,7 +9,6 @@ memory-mapped load, recorded predictions), then renames it into place and switch
 failed verification leaves ``current`` where it was and names the failed check.
 """
 
-import hashlib
 import io
 import os
 import re
@@ -26,14 +25,6 @@ def __virtual__():
     if "sklearn_model.verify" in __salt__:
         return __virtualname__
     return (False, "the sklearn_model execution module is not synced")
-
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _unpack(archive, dest):
@@ -105,7 +96,7 @@ def deployed(name, version, source, source_hash, root, python, keep=3):
                 ret.update(result=False, comment=f"could not fetch {source}")
                 return ret
             wanted = _wanted_sha256(source_hash)
-            got = _sha256(staging + ".tar")
+            got = __salt__["file.get_hash"](staging + ".tar", "sha256")
             if got != wanted:
                 ret.update(result=False, comment=f"checksum: {source} has sha256 {got}, "
                            f"not {source_hash}; current stays {current}")
@@ -171,7 +162,7 @@ def built(name, version, script, python, output):
     checksum = artifact + ".sha256"
     served = f"salt://{__opts__['id']}{artifact}"
     if os.path.exists(artifact) and os.path.exists(checksum):
-        local = _sha256(artifact)
+        local = __salt__["file.get_hash"](artifact, "sha256")
         if (__salt__["cp.hash_file"](served) or {}).get("hsum") == local:
             ret["comment"] = f"{name} {version} is built and served as {served}"
             return ret
@@ -197,7 +188,7 @@ def built(name, version, script, python, output):
                            f"{(proc.stderr or proc.stdout).strip()[-2000:]}")
                 return ret
             _pack(version_dir, artifact + ".tmp")
-            digest = _sha256(artifact + ".tmp")
+            digest = __salt__["file.get_hash"](artifact + ".tmp", "sha256")
             with open(checksum + ".tmp", "w", encoding="utf-8") as handle:
                 handle.write(f"{digest}  {os.path.basename(artifact)}\n")
             os.replace(artifact + ".tmp", artifact)

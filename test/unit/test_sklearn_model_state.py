@@ -36,6 +36,8 @@ def state(loader, venv_python):  # noqa: F811
             ("sklearn_model.verify", "sklearn_model.current", "sklearn_model.switch",
              "sklearn_model.prune")}
     salt["cp.get_url"] = get_url
+    salt["file.get_hash"] = lambda path, form: hashlib.file_digest(
+        open(path, "rb"), form).hexdigest()
     return loader("_states", "sklearn_model", salt=salt, opts={"test": False})
 
 
