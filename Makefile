@@ -7,7 +7,7 @@ VENV      ?= /opt/storm-sklearn-lab/venv
 PY        := $(VENV)/bin/python
 export LAB_VENV := $(VENV)
 LAB       := PYTHONPATH=test $(PY) -m lab
-TOPOLOGY  ?= test/lab_topologies/zk3.yaml
+TOPOLOGY  ?= test/lab_topologies/cluster6.yaml
 SLS_FILES := $(shell find . -name '*.sls' -not -path './build/*' -not -path './test/render/templates/*')
 
 .PHONY: setup demo down lint unit test

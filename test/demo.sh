@@ -4,7 +4,7 @@
 # would on their own master.  Leaves the lab running; `make down` stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TOPOLOGY=${1:-test/lab_topologies/zk3.yaml}
+TOPOLOGY=${1:-test/lab_topologies/cluster6.yaml}
 VENV=${LAB_VENV:-/opt/storm-sklearn-lab/venv}
 lab() { PYTHONPATH=test "$VENV/bin/python" -m lab "$@"; }
 # Salt 3008 complains about its own unclosed clients at exit; noise for a newcomer.
@@ -15,14 +15,40 @@ step() { printf '\n[demo %4ss] %s\n' "$SECONDS" "$*"; }
 step "booting the lab from $TOPOLOGY (first run builds the Debian image: ~1 min)"
 lab up --topology "$TOPOLOGY"
 
-step "syncing the package's custom modules to the master (salt-run saltutil.sync_all)"
+if grep -q 'nimbus' "$TOPOLOGY"; then
+  step "building the stand-ins for the downloads this machine cannot reach (see test/standins)"
+  PY="$VENV/bin/python"
+  [ -n "${STORM_SOURCE:-}" ] || "$PY" test/standins/build_storm.py --out build/standins
+  [ -n "${MINIFORGE_SOURCE:-}" ] || "$PY" test/standins/build_miniforge.py --out build/standins
+  step "filling the lab's Python package mirror with the workers' packages"
+  PYTHONPATH=test "$PY" -c 'from lab import wheelhouse_add; wheelhouse_add(["numpy==2.4.6",
+      "scikit-learn==1.9.1", "joblib==1.6.0", "setuptools<81", "streamparse==5.0.1",
+      "pip", "wheel"])' >/dev/null
+fi
+
+step "syncing the package's custom modules (salt-run saltutil.sync_all; salt '*' ...)"
 quiet lab salt-run -- -l error saltutil.sync_all >/dev/null
+quiet lab salt -- -l error '*' saltutil.sync_all >/dev/null
+# Mine discovery (the six-host lab): every host publishes its record once.
+quiet lab salt -- -l error '*' mine.update >/dev/null
 
 step "salt-run state.orchestrate storm.orchestrate"
 quiet lab salt-run -- -l error state.orchestrate storm.orchestrate --state-output=terse
 
 step "quorum as ZooKeeper reports it (zookeeper_quorum.quorum on zk1)"
-quiet lab salt -- -l error zk1 zookeeper_quorum.quorum --out=yaml
+quiet lab salt -- -l error zk1 zookeeper_quorum.quorum --out=json \
+  | "$VENV/bin/python" test/demo_summary.py quorum
+if grep -q 'nimbus' "$TOPOLOGY"; then
+  step "Storm as its UI reports it (storm_ui.summary on nimbus1)"
+  quiet lab salt -- -l error nimbus1 storm_ui.summary http://10.77.0.21:8080 --out=json \
+    | "$VENV/bin/python" test/demo_summary.py storm
+  step "the model on each worker (sklearn_model.current, verified at deploy)"
+  for w in sup1 sup2; do
+    printf '  %s: iris %s, sha256 %s\n' "$w" \
+      "$(lab exec "$w" -- readlink /srv/models/iris/current)" \
+      "$(lab exec "$w" -- sha256sum /srv/models/iris/current/model.joblib | cut -c1-16)"
+  done
+fi
 
 lab artifacts >/dev/null
 step "done. The lab keeps running:"
