@@ -10,13 +10,17 @@ LAB       := PYTHONPATH=test $(PY) -m lab
 TOPOLOGY  ?= test/lab_topologies/cluster6.yaml
 SLS_FILES := $(shell find . -name '*.sls' -not -path './build/*' -not -path './test/render/templates/*')
 
-.PHONY: setup demo down lint unit test
+.PHONY: setup demo down lint unit test spm
 
 setup:
 	@bash test/bootstrap.sh
 
 demo: setup
 	@bash test/demo.sh $(TOPOLOGY)
+
+# SPM packages, one per formula plus the shared modules, in build/spm/packages.
+spm: setup
+	@$(PY) tools/build_spm.py
 
 down: setup
 	@$(LAB) down
