@@ -92,10 +92,10 @@ def test_archive_install_is_versioned(loader):
 class FourLetterServer:
     """A loopback socket that answers one fixed text to whatever word it is sent."""
 
-    def __init__(self, answer):
+    def __init__(self, answer, address="127.0.0.1", port=0):
         self.answer = answer.encode()
         self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind((address, port))
         self.sock.listen(8)
         self.port = self.sock.getsockname()[1]
         self.words = []
@@ -140,21 +140,18 @@ def test_status_of_a_closed_port(loader):
 
 
 def test_quorum_verdicts(loader):
-    leader = FourLetterServer(SRVR_FOLLOWER.replace("follower", "leader"))
-    follower = FourLetterServer(SRVR_FOLLOWER)
-    members = [{"id": 1, "minion": "zk1", "address": "127.0.0.1"},
-               {"id": 2, "minion": "zk2", "address": "127.0.0.1"},
-               {"id": 3, "minion": "zk3", "address": "127.0.0.1"}]
-    mod = module(loader, members)
-    ports = {"zk1": leader.port, "zk2": follower.port, "zk3": follower.port}
-    real_status = mod.status
-    mod.status = lambda host, port, timeout: dict(
-        real_status(host, ports[current.pop(0)], timeout))
-    current = ["zk1", "zk2", "zk3"]
-    verdict = mod.quorum()
+    # Three members on distinct loopback addresses and one port, as in a real ensemble;
+    # quorum() itself runs unpatched against them.
+    leader = FourLetterServer(SRVR_FOLLOWER.replace("follower", "leader"), "127.0.0.11")
+    FourLetterServer(SRVR_FOLLOWER, "127.0.0.12", leader.port)
+    FourLetterServer(SRVR_FOLLOWER, "127.0.0.13", leader.port)
+    members = [{"id": i, "minion": f"zk{i}", "address": f"127.0.0.1{i}"} for i in (1, 2, 3)]
+    verdict = module(loader, members).quorum(port=leader.port)
     assert verdict["healthy"] and verdict["leaders"] == ["zk1"] and verdict["writable"]
-    ports["zk3"] = 1  # nothing listens on port 1: a member down
-    current = ["zk1", "zk2", "zk3"]
-    verdict = mod.quorum(timeout=0.5)
+    assert verdict["serving"] == ["zk1", "zk2", "zk3"]
+    # zk3 moved to an address where nothing listens: a member down.
+    members[2]["address"] = "127.0.0.14"
+    verdict = module(loader, members).quorum(port=leader.port, timeout=0.5)
     assert not verdict["healthy"] and verdict["writable"]
     assert verdict["serving"] == ["zk1", "zk2"]
+    assert "ConnectionRefused" in verdict["members"]["zk3"]["error"]
