@@ -1,9 +1,11 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
 # A Storm host: install, configure, and run the daemons of its roles (nimbus + ui on nimbus
-# hosts, supervisor + logviewer on supervisor hosts).  The health waits are separate SLS
-# files (storm.health.*), run by the orchestrate.
+# hosts, supervisor + logviewer on supervisor hosts) and, on supervisors, the directories
+# the topologies write to.  The health waits (storm.health.*) and the submission
+# (storm.topology.submit) are separate SLS files, run by the orchestrate.
 include:
   - .install
   - .config
   - .service
+  - .topology.dirs

@@ -6,8 +6,11 @@
 # Brings the cluster up in order, each step waiting for the health of the one before.
 # Targets come from the one place that decides membership (the clustermap module), so the
 # orchestrate, zoo.cfg and storm.yaml always agree on who is who.  Every step requires the
-# previous one: a failed step names its hosts and nothing after it runs; fixing the cause and
-# re-running converges, and a run on a healthy cluster reports no changes.
+# previous one and is failhard: a failed step names its hosts and nothing after it runs;
+# fixing the cause and re-running converges, and a run on a healthy cluster reports no
+# changes.  The chain: modules + mine, ZooKeeper and its quorum, conda and the model on the
+# workers, nimbus and a leader, supervisors and all registered, the topologies submitted,
+# ACTIVE, and their predictions seen on the workers.
 {%- if 'clustermap.members' not in salt %}
 {{ raise('storm.orchestrate: the package modules are not synced to the master; run `salt-run saltutil.sync_all` once after adding or updating the formulas') }}
 {%- endif %}
@@ -19,6 +22,7 @@
 
 storm-orchestrate-sync-salt-state:
   salt.state:
+    - failhard: true
     - tgt: {{ everyone | join(',') }}
     - tgt_type: list
     - sls: storm.cluster.sync
@@ -26,6 +30,7 @@ storm-orchestrate-sync-salt-state:
 # Packages, user and directories on every ZooKeeper host at once: nothing restarts here.
 storm-orchestrate-zookeeper-install-salt-state:
   salt.state:
+    - failhard: true
     - tgt: {{ zookeeper | join(',') }}
     - tgt_type: list
     - sls: zookeeper.install
@@ -36,6 +41,7 @@ storm-orchestrate-zookeeper-install-salt-state:
 # serve again before the next one is touched, so the quorum never goes down.
 storm-orchestrate-zookeeper-members-salt-state:
   salt.state:
+    - failhard: true
     - tgt: {{ zookeeper | join(',') }}
     - tgt_type: list
     - sls: zookeeper
@@ -45,12 +51,21 @@ storm-orchestrate-zookeeper-members-salt-state:
 
 storm-orchestrate-zookeeper-quorum-salt-state:
   salt.state:
+    - failhard: true
     - tgt: {{ zookeeper | first }}
     - sls: zookeeper.health
     - require:
       - salt: storm-orchestrate-zookeeper-members-salt-state
 {%- set nimbus = members.nimbus | map(attribute='minion') | list %}
 {%- set supervisors = members.supervisor | map(attribute='minion') | list %}
+{#- The storm map (rendered here on the master) says which topologies to submit; sparse
+    runs from their conda environment, so nimbus hosts get conda too when there are any. #}
+{%- set topologies = [] %}
+{%- if nimbus and supervisors %}
+{%-   from "storm/map.jinja" import mapdata as storm with context %}
+{%-   set topologies = storm.topologies %}
+{%- endif %}
+{%- set conda_hosts = (supervisors + (nimbus[:1] if topologies else [])) | unique | list %}
 {%- set models = salt['pillar.get']('sklearn_model:models', {}) %}
 {%- set workers_ready = 'storm-orchestrate-zookeeper-quorum-salt-state' %}
 {%- if supervisors %}
@@ -58,7 +73,8 @@ storm-orchestrate-zookeeper-quorum-salt-state:
 # The workers' conda environment, where the topology's Python runs and models are trained.
 storm-orchestrate-conda-salt-state:
   salt.state:
-    - tgt: {{ supervisors | join(',') }}
+    - failhard: true
+    - tgt: {{ conda_hosts | join(',') }}
     - tgt_type: list
     - sls: conda
     - require:
@@ -69,6 +85,7 @@ storm-orchestrate-conda-salt-state:
 # Models with `build:` are trained once, on their build worker, and published via the master.
 storm-orchestrate-model-build-salt-state:
   salt.state:
+    - failhard: true
     - tgt: {{ supervisors | join(',') }}
     - tgt_type: list
     - sls: sklearn_model.build
@@ -78,6 +95,7 @@ storm-orchestrate-model-build-salt-state:
 # Every worker fetches, verifies (in its own environment) and switches to each model.
 storm-orchestrate-model-salt-state:
   salt.state:
+    - failhard: true
     - tgt: {{ supervisors | join(',') }}
     - tgt_type: list
     - sls: sklearn_model
@@ -91,6 +109,7 @@ storm-orchestrate-model-salt-state:
 # Java, user and the versioned Storm install on every Storm host at once: nothing runs yet.
 storm-orchestrate-storm-install-salt-state:
   salt.state:
+    - failhard: true
     - tgt: {{ (nimbus + supervisors) | unique | join(',') }}
     - tgt_type: list
     - sls: storm.install
@@ -100,6 +119,7 @@ storm-orchestrate-storm-install-salt-state:
 # Nimbus (and UI) one host at a time, then a leader.
 storm-orchestrate-nimbus-salt-state:
   salt.state:
+    - failhard: true
     - tgt: {{ nimbus | join(',') }}
     - tgt_type: list
     - sls: storm
@@ -109,6 +129,7 @@ storm-orchestrate-nimbus-salt-state:
 
 storm-orchestrate-nimbus-leader-salt-state:
   salt.state:
+    - failhard: true
     - tgt: {{ nimbus | first }}
     - sls: storm.health.leader
     - require:
@@ -118,6 +139,7 @@ storm-orchestrate-nimbus-leader-salt-state:
 # Supervisors one at a time (a restart moves its workers), then all registered.
 storm-orchestrate-supervisors-salt-state:
   salt.state:
+    - failhard: true
     - tgt: {{ supervisors | join(',') }}
     - tgt_type: list
     - sls: storm
@@ -127,9 +149,39 @@ storm-orchestrate-supervisors-salt-state:
 
 storm-orchestrate-supervisors-registered-salt-state:
   salt.state:
+    - failhard: true
     - tgt: {{ nimbus | first }}
     - sls: storm.health.supervisors
     - require:
       - salt: storm-orchestrate-supervisors-salt-state
+{%-     if topologies %}
+
+# Build the jars and submit to the leader (a same topology is left alone, a changed one
+# replaced), then ACTIVE, then the sinks writing predictions on the workers.
+storm-orchestrate-topology-submit-salt-state:
+  salt.state:
+    - failhard: true
+    - tgt: {{ nimbus | first }}
+    - sls: storm.topology.submit
+    - require:
+      - salt: storm-orchestrate-supervisors-registered-salt-state
+
+storm-orchestrate-topology-active-salt-state:
+  salt.state:
+    - failhard: true
+    - tgt: {{ nimbus | first }}
+    - sls: storm.health.topology
+    - require:
+      - salt: storm-orchestrate-topology-submit-salt-state
+
+storm-orchestrate-predictions-salt-state:
+  salt.state:
+    - failhard: true
+    - tgt: {{ supervisors | join(',') }}
+    - tgt_type: list
+    - sls: storm.health.predictions
+    - require:
+      - salt: storm-orchestrate-topology-active-salt-state
+{%-     endif %}
 {%-   endif %}
 {%- endif %}

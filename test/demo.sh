@@ -16,6 +16,11 @@ step "booting the lab from $TOPOLOGY (first run builds the Debian image: ~1 min)
 lab up --topology "$TOPOLOGY"
 
 if grep -q 'nimbus' "$TOPOLOGY"; then
+  if [ -n "${STORM_SOURCE:-}" ]; then storm_from="the real tarball $STORM_SOURCE"
+  else storm_from="the stand-in built by test/standins/build_storm.py"; fi
+  if [ -n "${MINIFORGE_SOURCE:-}" ]; then conda_from="the real installer $MINIFORGE_SOURCE"
+  else conda_from="the stand-in built by test/standins/build_miniforge.py"; fi
+  step "Storm comes from $storm_from; Miniforge from $conda_from"
   step "building the stand-ins for the downloads this machine cannot reach (see test/standins)"
   PY="$VENV/bin/python"
   [ -n "${STORM_SOURCE:-}" ] || "$PY" test/standins/build_storm.py --out build/standins
@@ -47,6 +52,14 @@ if grep -q 'nimbus' "$TOPOLOGY"; then
     printf '  %s: iris %s, sha256 %s\n' "$w" \
       "$(lab exec "$w" -- readlink /srv/models/iris/current)" \
       "$(lab exec "$w" -- sha256sum /srv/models/iris/current/model.joblib | cut -c1-16)"
+  done
+  # Three looks a few seconds apart: the counts grow while the topology classifies.
+  for look in 1 2 3; do
+    step "live classifications, look $look of 3 (storm_topology.predictions on the workers)"
+    quiet lab salt -- -l error -L sup1,sup2 storm_topology.predictions \
+      '/var/lib/storm/iris/predictions-{task}.jsonl' tail=3 --out=json --static \
+      | "$VENV/bin/python" test/demo_summary.py predictions
+    [ "$look" = 3 ] || sleep 5
   done
 fi
 

@@ -1,5 +1,6 @@
 """Prints, briefly, what `make demo` asked Salt for: `quorum` reads the JSON of
-`salt zk1 zookeeper_quorum.quorum`, `storm` the JSON of `salt nimbus1 storm_ui.summary`."""
+`salt zk1 zookeeper_quorum.quorum`, `storm` the JSON of `salt nimbus1 storm_ui.summary`,
+`predictions` the JSON of `salt -L sup1,sup2 storm_topology.predictions <path>`."""
 
 import json
 import sys
@@ -16,10 +17,42 @@ def storm(summary):
     print(f"  leader: {summary['leader']}  (storm {summary['cluster']['stormVersion']})")
     for sup in summary["supervisors"]:
         print(f"  supervisor {sup['host']}: {sup['slotsTotal']} slots, {sup['slotsUsed']} used")
-    names = [f"{t['name']} {t['status']}" for t in summary["topologies"]] or ["none yet"]
+    names = [f"{t['name']} {t['status']} ({t['id']}, {t['workersTotal']} workers, "
+             f"{t['executorsTotal']} executors, up {t['uptime']})"
+             for t in summary["topologies"]] or ["none yet"]
     print(f"  topologies: {', '.join(names)}")
+
+
+def predictions(by_host):
+    """Per worker and overall: predictions written, running accuracy, the latest ones."""
+    lines = labelled = correct = 0
+    latest = []
+    for host, found in sorted(by_host.items()):
+        if not isinstance(found, dict):
+            print(f"  {host}: {found}")
+            continue
+        accuracy = f"{found['accuracy']:.3f}" if found["accuracy"] is not None else "n/a"
+        versions = ", ".join(f"v{v}: {n}" for v, n in sorted(found["model_versions"].items()))
+        print(f"  {host}: {found['lines']} predictions in {len(found['files'])} file(s), "
+              f"accuracy {accuracy} ({versions or 'none yet'})")
+        lines += found["lines"]
+        labelled += found["labelled"]
+        correct += found["correct"]
+        latest += [(host, r) for r in found["latest"]]
+    for host, r in sorted(latest, key=lambda hr: hr[1].get("time", ""))[-6:]:
+        mark = "" if r.get("label") is None else (
+            " ok" if r["prediction"] == r["label"] else f" WRONG, label {r['label']}")
+        print(f"    {r.get('time', '')[11:23]} {host} {r['id']}: {r['features']} -> "
+              f"{r['prediction']}{mark} (model v{r['model_version']}, "
+              f"{r['latency_ms']} ms)")
+    overall = f"{correct / labelled:.3f}" if labelled else "n/a"
+    print(f"  all workers: {lines} predictions, running accuracy {overall} "
+          f"({correct}/{labelled} labelled samples right)")
 
 
 if __name__ == "__main__":
     data = json.load(sys.stdin)
-    {"quorum": quorum, "storm": storm}[sys.argv[1]](next(iter(data.values())))
+    if sys.argv[1] == "predictions":
+        predictions(data)
+    else:
+        {"quorum": quorum, "storm": storm}[sys.argv[1]](next(iter(data.values())))

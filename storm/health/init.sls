@@ -3,3 +3,4 @@
 include:
   - .leader
   - .supervisors
+  - .topology

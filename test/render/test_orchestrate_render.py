@@ -33,10 +33,14 @@ def test_example_cluster_steps_in_order(minion):
     assert order(found) == [
         "sync", "zookeeper-install", "zookeeper-members", "zookeeper-quorum", "conda",
         "model-build", "model", "storm-install", "nimbus", "nimbus-leader", "supervisors",
-        "supervisors-registered"]
+        "supervisors-registered", "topology-submit", "topology-active", "predictions"]
     assert found["zookeeper-members"]["tgt"] == "zk1,zk2,zk3"
     assert found["zookeeper-members"]["batch"] == 1
-    assert found["conda"]["tgt"] == "sup1,sup2"
+    # sparse submits from the topology's conda environment on the nimbus host.
+    assert found["conda"]["tgt"] == "sup1,sup2,nimbus1"
+    assert found["topology-submit"]["tgt"] == "nimbus1"
+    assert found["predictions"]["tgt"] == "sup1,sup2"
+    assert all(step["failhard"] is True for step in found.values())
     assert found["storm-install"]["tgt"] == "nimbus1,sup1,sup2"
     assert found["supervisors"]["batch"] == 1
     assert found["sync"]["tgt"] == "zk1,zk2,zk3,nimbus1,sup1,sup2"
@@ -45,3 +49,16 @@ def test_example_cluster_steps_in_order(minion):
 def test_quorum_only_cluster_has_only_the_quorum_steps(minion):
     assert order(steps(minion, PILLARS / "zk3")) == [
         "sync", "zookeeper-install", "zookeeper-members", "zookeeper-quorum"]
+
+
+def test_without_topologies_nimbus_gets_no_conda_and_nothing_is_submitted(minion, tmp_path):
+    root = tmp_path / "pillar"
+    root.mkdir()
+    for name in ("example.sls", "offline.sls"):
+        (root / name).write_text((PILLARS / "example" / name).read_text())
+    (root / "notopo.sls").write_text("storm:\n  topologies:\n    iris:\n      enabled: false\n")
+    (root / "top.sls").write_text("base:\n  '*':\n    - example\n    - offline\n"
+                                  "    - notopo\n")
+    found = steps(minion, root)
+    assert order(found)[-1] == "supervisors-registered"
+    assert found["conda"]["tgt"] == "sup1,sup2"

@@ -7,10 +7,17 @@ HASH = "sha512=" + "e" * 128
 ZK = [{"id": 1, "minion": "zk1"}]
 
 
-def cluster(**storm):
+def cluster(models=True, **storm):
     storm.setdefault("archive", {"source_hash": HASH})
-    return {"cluster": {"zookeeper": ZK, "nimbus": ["n1"], "supervisor": ["s1"]},
+    data = {"cluster": {"zookeeper": ZK, "nimbus": ["n1"], "supervisor": ["s1"]},
             "storm": storm}
+    if models:  # the model the bundled iris topology classifies with
+        data["sklearn_model"] = {"models": {"iris": {"version": "1", "build": {}}}}
+    return data
+
+
+def iris(**settings):
+    return {"iris": settings}
 
 
 CASES = {
@@ -31,6 +38,23 @@ CASES = {
     "tarball without checksum": (cluster(archive={"source_hash": ""}),
                                  "storm:archive:source_hash: missing"),
     "bad ui port": (cluster(config={"ui.port": 0}), "storm:config:ui.port: 0 is not a TCP port"),
+    "topology without its model": (
+        cluster(models=False),
+        "storm:topologies:iris:model: 'iris' is not in pillar sklearn_model:models"),
+    "unknown if_changed": (cluster(topologies=iris(if_changed="restart")),
+                          "storm:topologies:iris:if_changed: 'restart' is not one of replace"),
+    "unknown model_change": (cluster(topologies=iris(model_change="reload")),
+                             "storm:topologies:iris:model_change: 'reload' is not one of"),
+    "topology.workers in options": (
+        cluster(topologies=iris(options={"topology.workers": 3})),
+        "storm:topologies:iris:options: salt.fingerprint and topology.workers are set"),
+    "zero workers": (cluster(topologies=iris(workers=0)),
+                     "storm:topologies:iris:workers: 0 is not a whole number >= 1"),
+    "project not on the fileserver": (
+        cluster(topologies=iris(project="/srv/iris")),
+        "storm:topologies:iris:project: '/srv/iris' is not a salt:// directory"),
+    "relative worker dir": (cluster(topologies=iris(worker_dirs=["iris"])),
+                            "storm:topologies:iris:worker_dirs: 'iris' is not an absolute"),
 }
 
 

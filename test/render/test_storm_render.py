@@ -7,7 +7,7 @@ from saltrender import ROOT, RenderError
 
 PILLARS = ROOT / "test" / "pillar"
 SLS = ["storm", "storm.install", "storm.config", "storm.service", "storm.health",
-       "storm.clean", "storm._mapdata"]
+       "storm.topology.submit", "storm.health.predictions", "storm.clean", "storm._mapdata"]
 MINE = {
     "zka": {"roles": ["zookeeper"], "zookeeper_id": 1, "address": "192.0.2.41"},
     "both": {"roles": ["nimbus", "supervisor"], "zookeeper_id": None, "address": "192.0.2.42"},
@@ -79,7 +79,8 @@ def test_zookeeper_servers_equal_the_zoo_cfg_server_lines(minion):
 
 def test_java8_gc_flags_are_refused_unless_ignored(minion, pillar):
     base = {"cluster": {"zookeeper": [{"id": 1, "minion": "zk1"}], "nimbus": ["n1"]},
-            "storm": {"archive": {"source_hash": "sha512=" + "d" * 128}}}
+            "storm": {"archive": {"source_hash": "sha512=" + "d" * 128},
+                      "topologies": {"iris": {"enabled": False}}}}
     base["storm"]["config"] = {"worker.childopts": "-Xmx1g -XX:+PrintGCDetails -Xloggc:gc.log"}
     with pytest.raises(RenderError, match="storm:config:worker.childopts: has the Java 8 GC "
                                           "flag -XX:\\+PrintGCDetails"):
@@ -91,7 +92,8 @@ def test_java8_gc_flags_are_refused_unless_ignored(minion, pillar):
 def test_clean_removes_state_and_znodes_together_only_when_asked(minion, pillar):
     data = {"cluster": {"zookeeper": [{"id": 1, "minion": "zk1", "address": "192.0.2.1"}],
                         "nimbus": ["n1"], "supervisor": ["s1"]},
-            "storm": {"archive": {"source_hash": "sha512=" + "f" * 128}}}
+            "storm": {"archive": {"source_hash": "sha512=" + "f" * 128}},
+            "sklearn_model": {"models": {"iris": {"version": "2", "build": {}}}}}
     kept = minion(pillar(data), "n1").show_sls("storm.clean")
     assert not [s for s in kept if "znodes" in s or "local-dir" in s]
     data["storm"]["clean"] = {"remove_state": True}
@@ -104,3 +106,38 @@ def test_clean_removes_state_and_znodes_together_only_when_asked(minion, pillar)
     supervisor = minion(pillar(data), "s1").show_sls("storm.clean")
     assert "storm-config-clean-local-dir-file-absent" in supervisor
     assert "storm-config-clean-znodes-storm_cluster-znodes_absent" not in supervisor
+
+
+def args(states, state_id):
+    body = next(v for v in states[state_id].values() if isinstance(v, list))
+    return {k: v for arg in body if isinstance(arg, dict) for k, v in arg.items()}
+
+
+def test_the_iris_topology_is_submitted_and_checked_from_pillar(minion):
+    nimbus = minion(PILLARS / "example", "nimbus1").show_sls("storm.topology.submit")
+    submit = args(nimbus, "storm-topology-submit-iris-storm_topology-submitted")
+    assert submit["project"] == "/opt/storm/topologies/iris/project"
+    assert submit["nimbus_seeds"] == ["10.0.0.21"] and submit["nimbus_port"] == 6627
+    assert (submit["virtualenv_root"], submit["virtualenv_name"]) == ("/opt/conda/envs",
+                                                                      "storm-worker")
+    # One worker per supervisor; the model version from pillar sklearn_model.
+    assert submit["workers"] == 2 and submit["model_version"] == "1"
+    assert submit["options"]["iris.results.path"] == \
+        "/var/lib/storm/iris/predictions-{task}.jsonl"
+    copy = args(nimbus, "storm-topology-submit-iris-project-file-recurse")
+    assert copy["source"] == "salt://storm/files/iris_topology" and copy["clean"] is True
+
+    sup = minion(PILLARS / "example", "sup1")
+    seen = args(sup.show_sls("storm.health.predictions"),
+                "storm-health-predictions-iris-storm_topology-predictions_seen")
+    assert seen["host"] == "10.0.0.31" and seen["model_version"] == "1"
+    dirs = sup.show_sls("storm")
+    made = args(dirs, "storm-topology-dirs-/var/lib/storm/iris-file-directory")
+    assert (made["user"], made["mode"]) == ("storm", "0750")
+    assert not any("topology-dirs" in sid for sid in
+                   minion(PILLARS / "example", "nimbus1").show_sls("storm"))
+
+
+def test_a_disabled_topology_renders_nothing(minion):
+    states = minion(PILLARS / "storm_mine", "both", MINE).show_sls("storm.topology.submit")
+    assert list(states) == ["storm-topology-submit-nothing-test-nop"]

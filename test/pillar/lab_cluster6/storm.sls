@@ -19,3 +19,7 @@ storm:
     worker.heap.memory.mb: 256
   health:
     timeout: 120
+  # Tests replace the topology several times: a short drain before each kill.
+  topologies:
+    iris:
+      kill_wait: 2

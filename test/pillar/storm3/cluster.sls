@@ -13,3 +13,9 @@ storm:
   # Render tests never download: a pinned checksum.
   archive:
     source_hash: sha512=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+# The model the bundled iris topology classifies with (trained in the orchestrate).
+sklearn_model:
+  models:
+    iris:
+      version: '1'
+      build: {}

@@ -9,3 +9,7 @@ storm:
   slots_ports: [7000, 7001]
   archive:
     source_hash: sha512=cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc
+  # Storm alone, no model: the bundled topology is switched off.
+  topologies:
+    iris:
+      enabled: false

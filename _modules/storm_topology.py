@@ -1,0 +1,274 @@
+"""
+The streamparse topologies the storm formula submits, and what they write.
+
+``resolve`` validates pillar ``storm:topologies`` (called by storm/map.jinja, so bad input
+stops the render naming the key).  The rest is what the ``storm_topology`` states and an
+operator use on the hosts: build a project's jar reproducibly, the deployment fingerprint,
+the running topology as the UI reports it, ``sparse`` submit and kill against the leader
+nimbus, and a summary of the iris sink's prediction files on a worker.
+
+CLI Examples:
+
+.. code-block:: bash
+
+    salt nimbus1 storm_topology.running http://10.0.0.21:8080 iris
+    salt sup1 storm_topology.predictions /var/lib/storm/iris/predictions-{task}.jsonl
+"""
+
+import glob
+import hashlib
+import json
+import os
+import re
+import subprocess
+
+from salt.exceptions import CommandExecutionError
+
+__virtualname__ = "storm_topology"
+
+# The topology configuration key that carries the formula's fingerprint of a deployment
+# (jar + settings [+ model version]); read back from the UI's topology configuration.
+FINGERPRINT_KEY = "salt.fingerprint"
+IF_CHANGED = ("replace", "keep")
+MODEL_CHANGE = ("follow", "resubmit")
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def __virtual__():
+    return __virtualname__
+
+
+def _fail(key, message):
+    raise CommandExecutionError(f"storm:topologies:{key}: {message}")
+
+
+def _model_version(model):
+    models = (__pillar__.get("sklearn_model") or {}).get("models") or {}
+    version = (models.get(model) or {}).get("version") if isinstance(models, dict) else None
+    return None if version is None else str(version)
+
+
+def resolve(storm):
+    """
+    Validate ``storm:topologies`` of the merged storm map and return the enabled ones as a
+    list, each completed with ``name``, ``workdir``, ``sparse``, ``python``,
+    ``virtualenv_root``, ``virtualenv_name``, ``workers`` (default: one per supervisor)
+    and ``model_version`` (from pillar ``sklearn_model:models:<model>:version``).
+    """
+    topologies = storm.get("topologies") or {}
+    if not isinstance(topologies, dict):
+        raise CommandExecutionError("storm:topologies: must be a mapping of name to settings")
+    resolved = []
+    for name, given in sorted(topologies.items()):
+        if given is None:
+            continue
+        if not isinstance(given, dict):
+            _fail(name, "must be a mapping")
+        if not NAME.match(str(name)):
+            _fail(name, "a topology name is letters, digits, '.', '_' and '-'")
+        if not given.get("enabled", True):
+            continue
+        topo = dict(given, name=str(name))
+        for key in ("project", "virtualenv"):
+            if not isinstance(topo.get(key), str) or not topo[key]:
+                _fail(f"{name}:{key}", "is required")
+        if not topo["project"].startswith("salt://"):
+            _fail(f"{name}:project", f"{topo['project']!r} is not a salt:// directory")
+        if not os.path.isabs(topo["virtualenv"]):
+            _fail(f"{name}:virtualenv", f"{topo['virtualenv']!r} is not an absolute path")
+        if topo.get("if_changed", "replace") not in IF_CHANGED:
+            _fail(f"{name}:if_changed", f"{topo.get('if_changed')!r} is not one of "
+                  + ", ".join(IF_CHANGED))
+        if topo.get("model_change", "follow") not in MODEL_CHANGE:
+            _fail(f"{name}:model_change", f"{topo.get('model_change')!r} is not one of "
+                  + ", ".join(MODEL_CHANGE))
+        for key, minimum in (("kill_wait", 0), ("workers", 1)):
+            value = topo.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or value < minimum):
+                _fail(f"{name}:{key}", f"{value!r} is not a whole number >= {minimum}")
+        options = topo.get("options") or {}
+        if not isinstance(options, dict):
+            _fail(f"{name}:options", "must be a mapping of topology configuration keys")
+        if FINGERPRINT_KEY in options or "topology.workers" in options:
+            _fail(f"{name}:options", f"{FINGERPRINT_KEY} and topology.workers are set by "
+                  "the formula (use `workers` for the number of workers)")
+        model = topo.get("model")
+        version = None
+        if model:
+            version = _model_version(model)
+            if version is None:
+                _fail(f"{name}:model", f"{model!r} is not in pillar sklearn_model:models "
+                      "(or has no version); add the model, or disable the topology with "
+                      f"storm:topologies:{name}:enabled: false")
+        supervisors = len(storm["members"]["supervisor"])
+        topo.update(
+            options=options,
+            if_changed=topo.get("if_changed", "replace"),
+            model_change=topo.get("model_change", "follow"),
+            kill_wait=topo.get("kill_wait", 30),
+            workers=topo.get("workers") or max(1, supervisors),
+            model_version=version,
+            virtualenv_root=os.path.dirname(topo["virtualenv"].rstrip("/")),
+            virtualenv_name=os.path.basename(topo["virtualenv"].rstrip("/")),
+            sparse=os.path.join(topo["virtualenv"], "bin", "sparse"),
+            python=os.path.join(topo["virtualenv"], "bin", "python"),
+            workdir=os.path.join(storm["archive"]["install_dir"], "topologies", str(name)),
+            worker_dirs=list(topo.get("worker_dirs") or []),
+        )
+        for path in topo["worker_dirs"]:
+            if not isinstance(path, str) or not os.path.isabs(path):
+                _fail(f"{name}:worker_dirs", f"{path!r} is not an absolute path")
+        resolved.append(topo)
+    return resolved
+
+
+def build_jar(project, out, python="python3"):
+    """
+    Build ``out`` from the streamparse project directory ``project`` with its own
+    ``build_jar.py`` (a reproducible zip of ``resources/``); returns the jar's sha256.
+    """
+    script = os.path.join(project, "build_jar.py")
+    if not os.path.isfile(script):
+        raise CommandExecutionError(f"{project}: no build_jar.py in the project")
+    proc = subprocess.run([python, script, "--src", os.path.join(project, "src"),
+                           "--out", out], capture_output=True, text=True, timeout=120,
+                          check=False)
+    if proc.returncode:
+        raise CommandExecutionError(f"building {out} failed: "
+                                    f"{(proc.stderr or proc.stdout).strip()[-800:]}")
+    with open(out, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+def fingerprint(jar_sha256, conf):
+    """The deployment's identity: the jar's sha256 and the settings that reach Storm."""
+    text = json.dumps({"jar": jar_sha256, "conf": conf}, sort_keys=True, default=str)
+    # Not all hex digits: sparse reads -o values as YAML, and "1e5..." would be a float.
+    return "sha256-" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def running(ui_url, name, timeout=5):
+    """
+    The topology ``name`` as the UI reports it: ``None`` when not running, else ``id``,
+    ``status`` (ACTIVE, INACTIVE, KILLED, REBALANCING), ``fingerprint`` (from its
+    configuration, None when it was not submitted by the formula) and ``workers``
+    (the UI's worker list: host, port, componentNumTasks).
+    """
+    topologies = __salt__["storm_ui.get"](ui_url, "topology/summary", timeout)
+    found = [t for t in topologies.get("topologies", []) if t.get("name") == name]
+    if not found:
+        return None
+    summary = found[0]
+    detail = {}
+    if summary.get("status") != "KILLED":
+        detail = __salt__["storm_ui.get"](ui_url, f"topology/{summary['id']}", timeout)
+    conf = detail.get("configuration") or {}
+    return {"id": summary["id"], "status": summary.get("status"),
+            "fingerprint": conf.get(FINGERPRINT_KEY), "workers": detail.get("workers", [])}
+
+
+def leader(ui_url, seeds, port=6627, timeout=5):
+    """``host:port`` of the leader nimbus (uploads go there only), else the first seed."""
+    try:
+        nimbuses = __salt__["storm_ui.get"](ui_url, "nimbus/summary", timeout)
+        for nimbus in nimbuses.get("nimbuses", []):
+            if nimbus.get("status") == "Leader":
+                return f"{nimbus['host']}:{nimbus['port']}"
+    except CommandExecutionError:
+        pass
+    return f"{seeds[0]}:{port}"
+
+
+def config_json(path, nimbus, virtualenv_root, virtualenv_name, options, env="prod"):
+    """Write streamparse's config.json for ``env`` (no ssh, no virtualenv installs)."""
+    config = {
+        "serializer": "json", "topology_specs": "topologies/",
+        "virtualenv_specs": "virtualenvs/",
+        "envs": {env: {
+            "user": "storm", "nimbus": nimbus, "workers": [], "log": {"level": "info"},
+            "use_ssh_for_nimbus": False, "use_virtualenv": True,
+            "install_virtualenv": False, "virtualenv_root": virtualenv_root,
+            "virtualenv_name": virtualenv_name, "options": options}},
+    }
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(config, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+    os.replace(tmp, path)
+    return config
+
+
+def sparse(sparse_bin, project, args, timeout=300):
+    """
+    Run ``sparse <args>`` in the project directory (sparse imports topologies/ from the
+    working directory) as root, which sparse allows only with LEIN_ROOT set.
+    """
+    env = dict(os.environ, LEIN_ROOT="1", PYTHONDONTWRITEBYTECODE="1")
+    try:
+        proc = subprocess.run([sparse_bin, *args], cwd=project, env=env, timeout=timeout,
+                              capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise CommandExecutionError(
+            f"{sparse_bin} not found: the topology's environment (conda) must be on the "
+            "nimbus host too") from None
+    except subprocess.TimeoutExpired:
+        raise CommandExecutionError(f"sparse {args[0]} did not finish in {timeout}s") from None
+    if proc.returncode:
+        output = (proc.stderr.strip() or proc.stdout.strip())[-1200:]
+        raise CommandExecutionError(f"sparse {args[0]} failed ({proc.returncode}): {output}")
+    return proc.stdout
+
+
+def predictions(path, tail=5):
+    """
+    Summary of the iris sink's JSON-lines files on this host: ``path`` is
+    ``iris.results.path`` (``{task}`` matches every task's file).  Returns ``files``,
+    ``lines``, ``labelled``, ``correct``, ``accuracy`` (None without labels),
+    ``model_versions`` (count per version) and the last ``tail`` records.
+    """
+    pattern = path.replace("{task}", "*")
+    files = sorted(glob.glob(pattern))
+    summary = {"files": files, "lines": 0, "labelled": 0, "correct": 0, "bad": 0,
+               "model_versions": {}, "latest": []}
+    for name in files:
+        with open(name, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                try:
+                    record = json.loads(line)
+                    version = str(record["model_version"])
+                except (ValueError, KeyError, TypeError):
+                    summary["bad"] += 1
+                    continue
+                summary["lines"] += 1
+                summary["model_versions"][version] = \
+                    summary["model_versions"].get(version, 0) + 1
+                if record.get("label") is not None:
+                    summary["labelled"] += 1
+                    summary["correct"] += bool(record.get("prediction") == record["label"])
+                summary["latest"] = (summary["latest"] + [record])[-tail:] if tail else []
+    summary["accuracy"] = (round(summary["correct"] / summary["labelled"], 4)
+                           if summary["labelled"] else None)
+    return summary
+
+
+def sizes(path):
+    """{file: size} of the files ``path`` (``{task}`` as a wildcard) matches."""
+    return {name: os.path.getsize(name) for name in glob.glob(path.replace("{task}", "*"))}
+
+
+def new_records(path, since):
+    """Records appended after ``since`` ({file: size}; new files from their start)."""
+    records = []
+    for name, size in sizes(path).items():
+        start = since.get(name, 0)
+        if size <= start:
+            continue
+        with open(name, "rb") as handle:
+            handle.seek(start)
+            for line in handle.read(size - start).splitlines():
+                try:
+                    records.append(json.loads(line))
+                except ValueError:
+                    continue
+    return records

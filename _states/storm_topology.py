@@ -1,0 +1,207 @@
+"""
+A streamparse topology submitted to the leader nimbus, and its output seen on the workers.
+
+``submitted`` builds the project's jar (a reproducible zip of ``resources/``, no
+Leiningen), computes the deployment's fingerprint (jar + the configuration Storm gets,
+and the model version when ``model_change: resubmit``), and compares it with the
+fingerprint the running topology carries in its configuration.  The same one, ACTIVE, is
+left alone.  A different one is kept (``if_changed: keep``) or replaced: ``sparse kill``
+with a wait, a bounded wait until Storm has removed it, ``sparse submit -j``, and a
+bounded wait for ACTIVE.  With ``model_change: follow`` (the default) a new model version
+needs no resubmission: the classifier switches to it when ``current`` moves.
+
+``predictions_seen`` waits (bounded) on a worker until the sink writes new predictions
+there (with the expected model version); a host that runs no sink task passes.
+"""
+
+import os
+import time
+
+from salt.exceptions import CommandExecutionError
+
+__virtualname__ = "storm_topology"
+# As in the storm_topology execution module, which reads it back from the UI.
+FINGERPRINT_KEY = "salt.fingerprint"
+
+
+def __virtual__():
+    if "storm_topology.running" in __salt__ and "storm_ui.get" in __salt__:
+        return __virtualname__
+    return (False, "the storm_topology and storm_ui execution modules are not synced")
+
+
+def _until(check, timeout, interval):
+    """Poll check() -> (done, detail) until done or timeout; returns (done, detail)."""
+    deadline = time.monotonic() + float(timeout)
+    while True:
+        try:
+            done, detail = check()
+        except CommandExecutionError as exc:
+            done, detail = False, str(exc)
+        if done or time.monotonic() >= deadline:
+            return done, detail
+        time.sleep(float(interval))
+
+
+def submitted(name, project, ui_url, nimbus_seeds, virtualenv_root, virtualenv_name,
+              options=None, workers=1, nimbus_port=6627, model_version=None,
+              model_change="follow", if_changed="replace", kill_wait=30, workdir=None,
+              environment="prod", timeout=180, interval=3, submit_timeout=300):
+    """
+    Ensure the topology ``name`` from the streamparse project directory ``project`` runs
+    ACTIVE with this code and configuration.
+
+    .. code-block:: yaml
+
+        iris:
+          storm_topology.submitted:
+            - project: /opt/storm/topologies/iris/project
+            - ui_url: http://10.0.0.21:8080
+            - nimbus_seeds: [10.0.0.21]
+            - virtualenv_root: /opt/conda/envs
+            - virtualenv_name: storm-worker
+            - options: {iris.batch.size: 16}
+            - workers: 2
+    """
+    ret = {"name": name, "changes": {}, "result": False, "comment": ""}
+    mod = __salt__
+    workdir = workdir or os.path.dirname(project.rstrip("/"))
+    sparse = os.path.join(virtualenv_root, virtualenv_name, "bin", "sparse")
+    python = os.path.join(virtualenv_root, virtualenv_name, "bin", "python")
+    conf = dict(options or {}, **{"topology.workers": int(workers)})
+    identity = dict(conf, virtualenv=os.path.join(virtualenv_root, virtualenv_name))
+    if model_change == "resubmit" and model_version is not None:
+        identity["model.version"] = str(model_version)
+    jar = os.path.join(workdir, f"{name}.jar")
+    try:
+        os.makedirs(workdir, exist_ok=True)
+        wanted = mod["storm_topology.fingerprint"](
+            mod["storm_topology.build_jar"](project, jar, python), identity)
+        current = mod["storm_topology.running"](ui_url, name)
+    except CommandExecutionError as exc:
+        ret["comment"] = str(exc)
+        return ret
+
+    if current and current["status"] != "KILLED" and current["fingerprint"] == wanted:
+        if current["status"] == "ACTIVE":
+            ret["result"] = True
+            ret["comment"] = f"{name} ({current['id']}) is ACTIVE with fingerprint {wanted}"
+            return ret
+        # INACTIVE or REBALANCING with the same code: Storm is mid-operation or an
+        # operator paused it; wait for ACTIVE rather than kill it.
+        return _active(ret, ui_url, name, timeout, interval, f"{name} is {current['status']}")
+    if current and current["status"] != "KILLED" and if_changed == "keep":
+        ret["result"] = True
+        ret["comment"] = (f"{name} ({current['id']}) runs fingerprint "
+                          f"{current['fingerprint']}, the pillar's is {wanted}; kept as "
+                          "if_changed: keep says")
+        return ret
+    verb = "replace" if current else "submit"
+    if __opts__["test"]:
+        ret["result"] = None
+        ret["comment"] = f"would {verb} {name} (fingerprint {wanted})"
+        ret["changes"] = {"fingerprint": {"old": (current or {}).get("fingerprint"),
+                                          "new": wanted}}
+        return ret
+
+    config = os.path.join(workdir, "config.json")
+    try:
+        nimbus = mod["storm_topology.leader"](ui_url, nimbus_seeds, nimbus_port)
+        mod["storm_topology.config_json"](config, nimbus, virtualenv_root, virtualenv_name,
+                                          conf, environment)
+        common = ["-e", environment, "--config", config, "-n", name]
+        if current and current["status"] != "KILLED":
+            mod["storm_topology.sparse"](sparse, project,
+                                         ["kill", *common, "--wait", str(kill_wait)])
+        if current:
+            gone, detail = _until(
+                lambda: (mod["storm_topology.running"](ui_url, name) is None,
+                         f"{name} is still listed"),
+                float(kill_wait) + float(timeout), interval)
+            if not gone:
+                ret["comment"] = f"killed {name} but it was not removed: {detail}"
+                return ret
+        mod["storm_topology.sparse"](
+            sparse, project,
+            ["submit", *common, "-j", jar, "-w", str(int(workers)),
+             "-o", f"{FINGERPRINT_KEY}={wanted}"],
+            timeout=submit_timeout)
+    except CommandExecutionError as exc:
+        ret["comment"] = str(exc)
+        return ret
+    ret["changes"] = {"fingerprint": {"old": (current or {}).get("fingerprint"),
+                                      "new": wanted},
+                      "topology": {"old": (current or {}).get("id"), "new": None}}
+    ret = _active(ret, ui_url, name, timeout, interval, f"{verb}ed {name} on {nimbus}")
+    try:
+        now = mod["storm_topology.running"](ui_url, name)
+        ret["changes"]["topology"]["new"] = (now or {}).get("id")
+    except CommandExecutionError:
+        pass
+    return ret
+
+
+def _active(ret, ui_url, name, timeout, interval, what):
+    def check():
+        now = __salt__["storm_topology.running"](ui_url, name)
+        status = (now or {}).get("status", "absent")
+        return status == "ACTIVE", f"{name}: {status}"
+    done, detail = _until(check, timeout, interval)
+    ret["result"] = done
+    ret["comment"] = (f"{what}; {detail}" if done
+                      else f"{what}; not ACTIVE after {timeout}s: {detail}")
+    return ret
+
+
+def predictions_seen(name, results_path, ui_url, host, component="sink", model_version=None,
+                     timeout=120, interval=2):
+    """
+    Wait until the sink of topology ``name`` writes new predictions into
+    ``results_path`` (``{task}`` matches every task's file) on this host, with
+    ``model_version`` when given.  Passes at once where no ``component`` task runs on
+    ``host`` (this host's storm.local.hostname).  Changes nothing.
+
+    .. code-block:: yaml
+
+        iris-predictions:
+          storm_topology.predictions_seen:
+            - name: iris
+            - results_path: /var/lib/storm/iris/predictions-{task}.jsonl
+            - ui_url: http://10.0.0.21:8080
+            - host: 10.0.0.31
+    """
+    ret = {"name": name, "changes": {}, "result": False, "comment": ""}
+    mod = __salt__
+    try:
+        current = mod["storm_topology.running"](ui_url, name)
+    except CommandExecutionError as exc:
+        ret["comment"] = str(exc)
+        return ret
+    if not current or current["status"] != "ACTIVE":
+        ret["comment"] = f"{name} is {(current or {}).get('status', 'not running')}"
+        ret["result"] = None if __opts__["test"] else False
+        return ret
+    tasks = sum(w.get("componentNumTasks", {}).get(component, 0)
+                for w in current["workers"] if w.get("host") == host)
+    if not tasks:
+        ret["result"] = True
+        ret["comment"] = f"no {component} task of {name} runs on {host}"
+        return ret
+    since = mod["storm_topology.sizes"](results_path)
+    wanted = None if model_version is None else str(model_version)
+
+    def check():
+        records = mod["storm_topology.new_records"](results_path, since)
+        good = [r for r in records if wanted is None or str(r.get("model_version")) == wanted]
+        labelled = [r for r in good if r.get("label") is not None]
+        right = sum(r.get("prediction") == r.get("label") for r in labelled)
+        accuracy = f", {right}/{len(labelled)} correct" if labelled else ""
+        version = f" with model version {wanted}" if wanted else ""
+        return bool(good), (f"{len(good)} new predictions{version} from {tasks} {component} "
+                            f"task(s) on {host}{accuracy}"
+                            if good else f"no new predictions{version} in {results_path}"
+                            f" ({len(records)} other new lines)")
+    done, detail = _until(check, 0 if __opts__["test"] else timeout, interval)
+    ret["result"] = done if done or not __opts__["test"] else None
+    ret["comment"] = detail if done else f"not after {timeout}s: {detail}"
+    return ret

@@ -1,0 +1,138 @@
+"""
+The bundled iris topology end to end on the six-host lab, as the real orchestrate submitted
+it (the `cluster` fixture): ACTIVE in the UI with the formula's fingerprint, predictions
+written on both supervisors by the deployed model, accuracy on iris, re-runs that leave
+it alone, and a file of new samples fed into the spout's source directory classified.
+"""
+
+import json
+import time
+
+import pytest
+from orchestrate import run
+
+pytestmark = [pytest.mark.lab, pytest.mark.lab_topology("test/lab_topologies/cluster6.yaml")]
+UI = "http://10.77.0.21:8080"
+RESULTS = "/var/lib/storm/iris/predictions-{task}.jsonl"
+SUPERVISORS = {"sup1": "10.77.0.31", "sup2": "10.77.0.32"}
+INBOX = "/var/lib/storm/iris/inbox"
+
+
+def ui(lab, path):
+    return lab.salt("nimbus1", "storm_ui.get", UI, path)["nimbus1"]
+
+
+def iris(lab):
+    return lab.salt("nimbus1", "storm_topology.running", UI, "iris")["nimbus1"]
+
+
+def predictions(lab, tail=0):
+    return lab.salt("-L", "sup1,sup2", "storm_topology.predictions", RESULTS,
+                    f"tail={tail}")
+
+
+def wait(what, check, timeout=90, interval=2):
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found or time.monotonic() > deadline:
+            assert found, f"not after {timeout}s: {what}"
+            return found
+        time.sleep(interval)
+
+
+def test_topology_is_active_with_the_formulas_fingerprint(cluster):
+    summary = [t for t in ui(cluster, "topology/summary")["topologies"] if t["name"] == "iris"]
+    assert [t["status"] for t in summary] == ["ACTIVE"]
+    detail = ui(cluster, f"topology/{summary[0]['id']}")
+    assert detail["configuration"]["salt.fingerprint"].startswith("sha256-")
+    assert detail["configuration"]["topology.workers"] == 2
+    assert {c["spoutId"] for c in detail["spouts"]} == {"iris_spout"}
+    assert {c["boltId"] for c in detail["bolts"]} == {"classifier", "sink"}
+    # One worker on each supervisor, and a sink task on each (the default parallelism).
+    hosts = {w["host"]: w["componentNumTasks"] for w in detail["workers"]}
+    assert sorted(hosts) == sorted(SUPERVISORS.values())
+    assert all(tasks.get("sink") == 1 for tasks in hosts.values()), hosts
+
+
+def test_predictions_on_both_supervisors_with_iris_accuracy(cluster):
+    def both_have_enough():
+        found = predictions(cluster)
+        return found if all(isinstance(found.get(h), dict) and found[h]["lines"] >= 50
+                            for h in SUPERVISORS) else None
+    found = wait("50 predictions on each supervisor", both_have_enough)
+    for host in SUPERVISORS:
+        assert found[host]["bad"] == 0
+        assert set(found[host]["model_versions"]) == {"1"}, found[host]
+    labelled = sum(found[h]["labelled"] for h in SUPERVISORS)
+    correct = sum(found[h]["correct"] for h in SUPERVISORS)
+    assert correct / labelled >= 0.95, (correct, labelled)
+    # Every record of the sink's format, each features vector the iris sample it names.
+    record = predictions(cluster, tail=1)["sup1"]["latest"][0]
+    assert set(record) >= {"id", "features", "prediction", "label", "model_version",
+                           "latency_ms", "time"}
+    assert len(record["features"]) == 4 and record["id"].startswith("iris-")
+
+
+def test_rerun_leaves_the_running_topology_alone(cluster):
+    before = iris(cluster)
+    again = run(cluster)
+    assert again.ok, again.describe()
+    assert again.changed_states() == []
+    after = iris(cluster)
+    assert (after["id"], after["fingerprint"]) == (before["id"], before["fingerprint"])
+
+
+def feed(lab, host, samples):
+    """Write a JSON-lines file under a hidden name and rename it into the spout's inbox."""
+    body = "".join(json.dumps(s) + "\n" for s in samples)
+    lab.exec(host, f"install -d -o storm -g storm -m 0750 {INBOX} && "
+                   f"cat > {INBOX}/.fed.jsonl && chown storm: {INBOX}/.fed.jsonl && "
+                   f"mv {INBOX}/.fed.jsonl {INBOX}/fed-{int(time.time())}.jsonl",
+             input=body)
+
+
+def test_a_file_fed_into_the_spouts_source_is_classified(cluster):
+    """Point the spout at a source directory (a pillar change: the topology is replaced),
+    drop a file of new samples there, see them classified; the orchestrate restores the
+    pillar's topology afterwards."""
+    before = iris(cluster)
+    override = json.dumps({"storm": {"topologies": {"iris": {"options": {
+        "iris.source.dir": INBOX, "iris.source.poll.ms": 200}}}}})
+    proc = cluster.salt("nimbus1", "state.apply", "storm.topology.submit",
+                        f"pillar={override}", json=False, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    now = iris(cluster)
+    assert now["status"] == "ACTIVE" and now["id"] != before["id"]
+    assert now["fingerprint"] != before["fingerprint"]
+
+    spout_host = next(h for h, a in SUPERVISORS.items() for w in now["workers"]
+                      if w["host"] == a and w["componentNumTasks"].get("iris_spout"))
+    samples = [
+        {"id": "fed-setosa", "features": [5.0, 3.4, 1.5, 0.2], "label": "setosa"},
+        {"id": "fed-versicolor", "features": [6.0, 2.8, 4.4, 1.3], "label": "versicolor"},
+        {"id": "fed-virginica", "features": [6.9, 3.1, 5.7, 2.2], "label": "virginica"},
+        {"id": "fed-unlabelled", "features": [5.1, 3.6, 1.3, 0.3]},
+    ]
+    feed(cluster, spout_host, samples)
+
+    def classified():
+        found = predictions(cluster, tail=20)
+        records = {r["id"]: r for h in SUPERVISORS if isinstance(found.get(h), dict)
+                   for r in found[h]["latest"] if str(r["id"]).startswith("fed-")}
+        return records if len(records) == len(samples) else None
+    records = wait("the fed samples classified", classified, timeout=60)
+    for sample in samples:
+        record = records[sample["id"]]
+        assert record["features"] == sample["features"]
+        assert record["label"] == sample.get("label")
+        assert record["model_version"] == "1"
+    assert records["fed-unlabelled"]["prediction"] == "setosa"
+    assert all(r["prediction"] == r["label"] for r in records.values() if r["label"])
+
+    # The orchestrate puts the pillar's topology back (replaced once), then leaves it.
+    back = run(cluster)
+    assert back.ok, back.describe()
+    changed = {(m, s) for _, m, s in back.changed_states()}
+    assert changed == {("nimbus1", "storm-topology-submit-iris-storm_topology-submitted")}
+    assert iris(cluster)["fingerprint"] == before["fingerprint"]

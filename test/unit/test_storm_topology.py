@@ -1,0 +1,99 @@
+"""The storm_topology execution module: a reproducible jar and fingerprint, config.json
+for the leader without ssh or virtualenv installs, the running topology read from the UI,
+and the summary of the sink's prediction files."""
+
+import json
+import sys
+import zipfile
+
+import pytest
+from modloader import ROOT
+from salt.exceptions import CommandExecutionError
+
+PROJECT = str(ROOT / "storm" / "files" / "iris_topology")
+
+
+@pytest.fixture
+def module(loader):
+    return loader("_modules", "storm_topology")
+
+
+def test_jar_and_fingerprint_are_reproducible(module, tmp_path):
+    first = module.build_jar(PROJECT, str(tmp_path / "a.jar"), sys.executable)
+    second = module.build_jar(PROJECT, str(tmp_path / "b.jar"), sys.executable)
+    assert first == second
+    names = zipfile.ZipFile(tmp_path / "a.jar").namelist()
+    assert "resources/bolts/classify.py" in names and "resources/spouts/iris.py" in names
+    conf = {"iris.batch.size": 16, "topology.workers": 2}
+    print_ = module.fingerprint(first, conf)
+    assert print_ == module.fingerprint(first, dict(reversed(list(conf.items()))))
+    assert print_ != module.fingerprint(first, dict(conf, **{"iris.batch.size": 8}))
+    assert print_ != module.fingerprint("0" * 64, conf)
+    # sparse reads -o values as YAML: the fingerprint must stay a string.
+    assert print_.startswith("sha256-")
+
+
+def test_a_project_without_build_jar_is_refused(module, tmp_path):
+    with pytest.raises(CommandExecutionError, match="no build_jar.py"):
+        module.build_jar(str(tmp_path), str(tmp_path / "x.jar"), sys.executable)
+
+
+def test_config_json_talks_thrift_to_the_leader(module, tmp_path):
+    path = tmp_path / "config.json"
+    module.config_json(str(path), "10.0.0.22:6627", "/opt/conda/envs", "storm-worker",
+                       {"iris.batch.size": 4})
+    env = json.loads(path.read_text())["envs"]["prod"]
+    assert env["nimbus"] == "10.0.0.22:6627"
+    assert env["use_ssh_for_nimbus"] is False and env["install_virtualenv"] is False
+    assert (env["virtualenv_root"], env["virtualenv_name"]) == ("/opt/conda/envs",
+                                                                "storm-worker")
+    assert env["options"] == {"iris.batch.size": 4}
+
+
+def test_running_reads_status_and_fingerprint_from_the_ui(loader):
+    answers = {
+        "topology/summary": {"topologies": [{"id": "iris-3-17", "name": "iris",
+                                             "status": "ACTIVE"}]},
+        "topology/iris-3-17": {"configuration": {"salt.fingerprint": "sha256-ab"},
+                               "workers": [{"host": "h", "componentNumTasks": {"sink": 1}}]},
+    }
+    module = loader("_modules", "storm_topology",
+                    salt={"storm_ui.get": lambda ui, path, timeout=5: answers[path]})
+    found = module.running("http://ui", "iris")
+    assert found["id"] == "iris-3-17" and found["fingerprint"] == "sha256-ab"
+    assert module.running("http://ui", "other") is None
+
+
+def test_leader_falls_back_to_the_first_seed(loader):
+    def down(*_a, **_k):
+        raise CommandExecutionError("Storm UI: connection refused")
+    module = loader("_modules", "storm_topology", salt={"storm_ui.get": down})
+    assert module.leader("http://ui", ["10.0.0.21", "10.0.0.22"], 6627) == "10.0.0.21:6627"
+    up = {"nimbuses": [{"host": "10.0.0.21", "port": 6627, "status": "Not a Leader"},
+                       {"host": "10.0.0.22", "port": 6627, "status": "Leader"}]}
+    module = loader("_modules", "storm_topology", salt={"storm_ui.get": lambda *a, **k: up})
+    assert module.leader("http://ui", ["10.0.0.21", "10.0.0.22"]) == "10.0.0.22:6627"
+
+
+def test_predictions_summary_counts_accuracy_versions_and_bad_lines(module, tmp_path):
+    lines = [{"id": i, "prediction": "setosa", "label": "setosa" if i % 4 else "virginica",
+              "model_version": "1" if i < 6 else "2"} for i in range(8)]
+    (tmp_path / "p-5.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines[:4]))
+    (tmp_path / "p-6.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines[4:])
+                                        + "not json\n")
+    summary = module.predictions(str(tmp_path / "p-{task}.jsonl"), tail=2)
+    assert summary["lines"] == 8 and summary["bad"] == 1
+    assert (summary["labelled"], summary["correct"], summary["accuracy"]) == (8, 6, 0.75)
+    assert summary["model_versions"] == {"1": 6, "2": 2}
+    assert [r["id"] for r in summary["latest"]] == [6, 7]
+
+
+def test_new_records_are_those_after_the_recorded_sizes(module, tmp_path):
+    path = tmp_path / "p-5.jsonl"
+    path.write_text('{"id": 1}\n')
+    since = module.sizes(str(tmp_path / "p-{task}.jsonl"))
+    with open(path, "a") as out:
+        out.write('{"id": 2}\n')
+    (tmp_path / "p-6.jsonl").write_text('{"id": 3}\n')
+    assert sorted(r["id"] for r in module.new_records(str(tmp_path / "p-{task}.jsonl"),
+                                                      since)) == [2, 3]

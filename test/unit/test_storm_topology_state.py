@@ -1,0 +1,197 @@
+"""storm_topology.submitted and predictions_seen against a fake nimbus/UI: submit once,
+leave the same deployment alone, replace a changed one (kill, wait until removed, submit),
+keep it when the pillar says so, only report in test mode, and name sparse's failure;
+predictions are seen only when new lines of the expected model version appear."""
+
+import json
+import sys
+
+import pytest
+from modloader import ROOT
+from salt.exceptions import CommandExecutionError
+
+PROJECT = str(ROOT / "storm" / "files" / "iris_topology")
+UI = "http://10.0.0.21:8080"
+HOST = "10.0.0.31"
+
+
+class FakeStorm:
+    """What the UI would report, changed by sparse kill/submit as nimbus would."""
+
+    def __init__(self):
+        self.topologies = {}
+        self.calls = []
+        self.submits = 0
+        self.fail_submit = None
+
+    def running(self, ui_url, name, timeout=5):
+        topo = self.topologies.get(name)
+        if topo and topo["status"] == "KILLED":
+            # Storm removes a killed topology after its wait: the next look finds it gone.
+            del self.topologies[name]
+            return dict(topo, workers=[])
+        return dict(topo) if topo else None
+
+    def sparse(self, sparse_bin, project, args, timeout=300):
+        self.calls.append(args)
+        name = args[args.index("-n") + 1]
+        config = json.load(open(args[args.index("--config") + 1]))
+        assert config["envs"]["prod"]["use_ssh_for_nimbus"] is False
+        if args[0] == "kill":
+            self.topologies[name]["status"] = "KILLED"
+        elif args[0] == "submit":
+            if self.fail_submit:
+                raise CommandExecutionError(self.fail_submit)
+            assert name not in self.topologies, "submitted over a running topology"
+            option = [a for a in args if a.startswith("salt.fingerprint=")][0]
+            self.submits += 1
+            self.topologies[name] = {
+                "id": f"{name}-{self.submits}-1700000000", "status": "ACTIVE",
+                "fingerprint": option.split("=", 1)[1],
+                "workers": [{"host": HOST, "port": 6700,
+                             "componentNumTasks": {"sink": 1, "classifier": 1}}]}
+        return ""
+
+
+@pytest.fixture
+def make(loader):
+    def build(test=False):
+        module = loader("_modules", "storm_topology")
+        storm = FakeStorm()
+        salt = {"storm_topology.running": storm.running,
+                "storm_topology.sparse": storm.sparse,
+                "storm_topology.leader": lambda ui, seeds, port: f"{seeds[0]}:{port}",
+                "storm_ui.get": lambda *a, **k: {}}
+        for name in ("fingerprint", "config_json", "sizes", "new_records"):
+            salt[f"storm_topology.{name}"] = getattr(module, name)
+        # The real project's build_jar.py, run by this Python instead of the conda env's.
+        salt["storm_topology.build_jar"] = \
+            lambda project, out, python: module.build_jar(project, out, sys.executable)
+        state = loader("_states", "storm_topology", salt=salt, opts={"test": test})
+        return state, storm
+    return build
+
+
+@pytest.fixture
+def submit(tmp_path):
+    def call(state, **overrides):
+        args = dict(name="iris", project=PROJECT, workdir=str(tmp_path / "work"), ui_url=UI,
+                    nimbus_seeds=["10.0.0.21"], virtualenv_root="/opt/conda/envs",
+                    virtualenv_name="storm-worker", options={"iris.batch.size": 16},
+                    workers=2, model_version="1", kill_wait=0, timeout=2, interval=0.01)
+        args.update(overrides)
+        return state.submitted(**args)
+    return call
+
+
+def test_submit_then_leave_alone_then_replace_if_changed(make, submit):
+    state, storm = make()
+    first = submit(state, **{})
+    assert first["result"] is True, first["comment"]
+    assert first["changes"]["topology"] == {"old": None, "new": "iris-1-1700000000"}
+    assert [c[0] for c in storm.calls] == ["submit"]
+    submit_args = storm.calls[0]
+    assert submit_args[submit_args.index("-w") + 1] == "2"
+    assert submit_args[submit_args.index("-j") + 1].endswith("iris.jar")
+
+    again = submit(state)
+    assert again["result"] is True and again["changes"] == {}, again["comment"]
+    assert len(storm.calls) == 1
+
+    changed = submit(state, options={"iris.batch.size": 4})
+    assert changed["result"] is True, changed["comment"]
+    assert [c[0] for c in storm.calls] == ["submit", "kill", "submit"]
+    assert changed["changes"]["topology"] == {"old": "iris-1-1700000000",
+                                              "new": "iris-2-1700000000"}
+    assert changed["changes"]["fingerprint"]["old"] != changed["changes"]["fingerprint"]["new"]
+
+
+def test_model_version_counts_only_when_resubmit_is_asked(make, submit):
+    state, storm = make()
+    submit(state, model_version="1")
+    followed = submit(state, model_version="2")
+    assert followed["changes"] == {} and len(storm.calls) == 1
+    resubmitted = submit(state, model_version="2", model_change="resubmit")
+    assert resubmitted["result"] is True and [c[0] for c in storm.calls][-2:] == [
+        "kill", "submit"]
+
+
+def test_keep_leaves_a_changed_topology_running(make, submit):
+    state, storm = make()
+    submit(state)
+    kept = submit(state, options={"iris.batch.size": 4}, if_changed="keep")
+    assert kept["result"] is True and kept["changes"] == {}
+    assert "kept as if_changed: keep says" in kept["comment"]
+    assert [c[0] for c in storm.calls] == ["submit"]
+
+
+def test_test_mode_reports_and_submits_nothing(make, submit):
+    state, storm = make(test=True)
+    report = submit(state)
+    assert report["result"] is None and "would submit iris" in report["comment"]
+    assert storm.calls == []
+
+
+def test_a_failed_submit_fails_the_state_with_sparses_words(make, submit):
+    state, storm = make()
+    storm.fail_submit = "sparse submit failed (1): ImportError: No module named 'spouts'"
+    failed = submit(state)
+    assert failed["result"] is False
+    assert "No module named 'spouts'" in failed["comment"]
+
+
+def test_a_foreign_topology_of_the_same_name_is_replaced(make, submit):
+    state, storm = make()
+    storm.topologies["iris"] = {"id": "iris-0-1", "status": "ACTIVE", "fingerprint": None,
+                                "workers": []}
+    replaced = submit(state)
+    assert replaced["result"] is True and [c[0] for c in storm.calls] == ["kill", "submit"]
+
+
+def records(path, version, count, label="setosa", prediction="setosa"):
+    with open(path, "a", encoding="utf-8") as out:
+        for i in range(count):
+            out.write(json.dumps({"id": f"s{i}", "prediction": prediction, "label": label,
+                                  "model_version": version}) + "\n")
+
+
+def test_predictions_seen_needs_new_lines_of_the_expected_version(make, submit, tmp_path):
+    state, storm = make()
+    submit(state)
+    results = tmp_path / "predictions-{task}.jsonl"
+    old = tmp_path / "predictions-5.jsonl"
+    records(old, "1", 10)  # written before the check: not evidence
+
+    def seen(**kw):
+        args = dict(name="iris", results_path=str(results), ui_url=UI, host=HOST,
+                    model_version="2", timeout=0.3, interval=0.05)
+        args.update(kw)
+        return state.predictions_seen(**args)
+
+    stale = seen()
+    assert stale["result"] is False and "no new predictions with model version 2" in \
+        stale["comment"]
+
+    import threading
+    writer = threading.Timer(0.1, records, (old, "2", 3))
+    writer.start()
+    fresh = seen(timeout=5)
+    writer.join()
+    assert fresh["result"] is True and fresh["changes"] == {}
+    assert "3 new predictions with model version 2" in fresh["comment"]
+    assert "3/3 correct" in fresh["comment"]
+
+
+def test_predictions_pass_on_a_host_without_a_sink(make, submit, tmp_path):
+    state, _storm = make()
+    submit(state)
+    result = state.predictions_seen("iris", str(tmp_path / "p-{task}.jsonl"), UI,
+                                    "10.0.0.32", timeout=0.2, interval=0.05)
+    assert result["result"] is True and "no sink task of iris runs on 10.0.0.32" in \
+        result["comment"]
+
+
+def test_predictions_fail_when_the_topology_is_not_running(make, tmp_path):
+    state, _storm = make()
+    result = state.predictions_seen("iris", str(tmp_path / "p.jsonl"), UI, HOST, timeout=0)
+    assert result["result"] is False and "not running" in result["comment"]
