@@ -180,13 +180,19 @@ def leader(ui_url, seeds, port=6627, timeout=5):
     return f"{seeds[0]}:{port}"
 
 
-def config_json(path, nimbus, virtualenv_root, virtualenv_name, options, env="prod"):
-    """Write streamparse's config.json for ``env`` (no ssh, no virtualenv installs)."""
+def config_json(path, nimbus, virtualenv_root, virtualenv_name, options, env="prod",
+                workers=None):
+    """
+    Write streamparse's config.json for ``env``: the leader ``nimbus`` (host:port), the
+    supervisors' addresses as ``workers``, the topology ``options``; no ssh tunnel, no
+    virtualenv installs (the conda environment is already on every worker).
+    """
     config = {
         "serializer": "json", "topology_specs": "topologies/",
         "virtualenv_specs": "virtualenvs/",
         "envs": {env: {
-            "user": "storm", "nimbus": nimbus, "workers": [], "log": {"level": "info"},
+            "user": "storm", "nimbus": nimbus, "workers": list(workers or []),
+            "log": {"level": "info"},
             "use_ssh_for_nimbus": False, "use_virtualenv": True,
             "install_virtualenv": False, "virtualenv_root": virtualenv_root,
             "virtualenv_name": virtualenv_name, "options": options}},

@@ -9,6 +9,8 @@ import time
 from salt.exceptions import CommandExecutionError
 
 __virtualname__ = "storm_cluster"
+# Seconds a restarted daemon may have been up before the wait that follows its restart.
+FRESH_SLACK = 15
 
 
 def __virtual__():
@@ -56,10 +58,13 @@ def nimbus_leader(name, ui_url, timeout=180, interval=3):
     return _wait(name, check, timeout, interval)
 
 
-def supervisors_registered(name, ui_url, hosts, slots=None, timeout=180, interval=3):
+def supervisors_registered(name, ui_url, hosts, slots=None, fresh=False, timeout=180,
+                           interval=3):
     """
     Wait until a supervisor is registered for every address in ``hosts``, each with
-    ``slots`` slots when given.
+    ``slots`` slots when given.  With ``fresh`` the registration must be younger than
+    this wait (plus a little): after a restart, the old process' entry can linger in
+    ZooKeeper until its session expires, and must not count.
 
     .. code-block:: yaml
 
@@ -69,9 +74,14 @@ def supervisors_registered(name, ui_url, hosts, slots=None, timeout=180, interva
             - hosts: [10.0.0.31, 10.0.0.32]
             - slots: 4
     """
+    started = time.monotonic()
+
     def check():
         found = {s.get("host"): s for s in
                  __salt__["storm_ui.get"](ui_url, "supervisor/summary").get("supervisors", [])}
+        if fresh:
+            young = time.monotonic() - started + FRESH_SLACK
+            found = {h: s for h, s in found.items() if (s.get("uptimeSeconds") or 0) <= young}
         missing = [h for h in hosts if h not in found]
         wrong = [f"{h} has {found[h].get('slotsTotal')} slots" for h in hosts
                  if h in found and slots is not None and found[h].get("slotsTotal") != slots]

@@ -46,7 +46,8 @@ def _until(check, timeout, interval):
 def submitted(name, project, ui_url, nimbus_seeds, virtualenv_root, virtualenv_name,
               options=None, workers=1, nimbus_port=6627, model_version=None,
               model_change="follow", if_changed="replace", kill_wait=30, workdir=None,
-              environment="prod", timeout=180, interval=3, submit_timeout=300):
+              environment="prod", worker_hosts=None, timeout=180, interval=3,
+              submit_timeout=300):
     """
     Ensure the topology ``name`` from the streamparse project directory ``project`` runs
     ACTIVE with this code and configuration.
@@ -108,7 +109,7 @@ def submitted(name, project, ui_url, nimbus_seeds, virtualenv_root, virtualenv_n
     try:
         nimbus = mod["storm_topology.leader"](ui_url, nimbus_seeds, nimbus_port)
         mod["storm_topology.config_json"](config, nimbus, virtualenv_root, virtualenv_name,
-                                          conf, environment)
+                                          conf, environment, worker_hosts)
         common = ["-e", environment, "--config", config, "-n", name]
         if current and current["status"] != "KILLED":
             mod["storm_topology.sparse"](sparse, project,

@@ -34,8 +34,8 @@ storm-service-running-units-module-run:
 {%- endfor %}
 
 # storm.yaml, storm-env.sh, the unit or a new version (the `current` link) restarts the
-# daemons of this host; the orchestrate applies hosts one at a time and waits for the
-# cluster to be whole again before the next.
+# daemons of this host; the orchestrate applies hosts one at a time, and a restarted
+# supervisor must be registered again before the next host is touched (below).
 {%- for daemon in storm.daemons_here %}
 
 storm-service-running-{{ daemon }}-service-running:
@@ -48,3 +48,19 @@ storm-service-running-{{ daemon }}-service-running:
       - file: storm-service-running-{{ daemon }}-unit-file-managed
       - module: storm-service-running-units-module-run
 {%- endfor %}
+{%- if 'supervisor' in storm.daemons_here %}
+
+# After a (re)start, wait until this supervisor is registered again with its slots, by a
+# registration younger than the restart, so a rolling change moves one host at a time.
+storm-service-running-supervisor-storm_cluster-supervisors_registered:
+  storm_cluster.supervisors_registered:
+    - name: {{ storm.address }}
+    - ui_url: {{ storm.ui_url }}
+    - hosts: [{{ storm.address }}]
+    - slots: {{ storm.storm_yaml['supervisor.slots.ports'] | length }}
+    - fresh: true
+    - timeout: {{ storm.health.timeout }}
+    - interval: {{ storm.health.interval }}
+    - onchanges:
+      - service: storm-service-running-supervisor-service-running
+{%- endif %}

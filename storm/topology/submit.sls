@@ -32,6 +32,7 @@ storm-topology-submit-{{ topo.name }}-storm_topology-submitted:
     - virtualenv_name: {{ topo.virtualenv_name }}
     - options: {{ topo.options | json }}
     - workers: {{ topo.workers }}
+    - worker_hosts: {{ storm.members.supervisor | map(attribute='address') | list | json }}
     - model_version: {{ topo.model_version | json }}
     - model_change: {{ topo.model_change }}
     - if_changed: {{ topo.if_changed }}

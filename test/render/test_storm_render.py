@@ -122,6 +122,7 @@ def test_the_iris_topology_is_submitted_and_checked_from_pillar(minion):
                                                                       "storm-worker")
     # One worker per supervisor; the model version from pillar sklearn_model.
     assert submit["workers"] == 2 and submit["model_version"] == "1"
+    assert submit["worker_hosts"] == ["10.0.0.31", "10.0.0.32"]
     assert submit["options"]["iris.results.path"] == \
         "/var/lib/storm/iris/predictions-{task}.jsonl"
     copy = args(nimbus, "storm-topology-submit-iris-project-file-recurse")
@@ -134,8 +135,13 @@ def test_the_iris_topology_is_submitted_and_checked_from_pillar(minion):
     dirs = sup.show_sls("storm")
     made = args(dirs, "storm-topology-dirs-/var/lib/storm/iris-file-directory")
     assert (made["user"], made["mode"]) == ("storm", "0750")
-    assert not any("topology-dirs" in sid for sid in
-                   minion(PILLARS / "example", "nimbus1").show_sls("storm"))
+    # A restarted supervisor is waited for before the rolling batch moves on.
+    again = args(dirs, "storm-service-running-supervisor-storm_cluster-supervisors_registered")
+    assert again["hosts"] == ["10.0.0.31"] and again["fresh"] is True
+    assert again["onchanges"] == [{"service": "storm-service-running-supervisor-service-running"}]
+    on_nimbus = minion(PILLARS / "example", "nimbus1").show_sls("storm")
+    assert not any("topology-dirs" in sid or "supervisors_registered" in sid
+                   for sid in on_nimbus)
 
 
 def test_a_disabled_topology_renders_nothing(minion):

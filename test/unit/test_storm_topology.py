@@ -41,8 +41,9 @@ def test_a_project_without_build_jar_is_refused(module, tmp_path):
 def test_config_json_talks_thrift_to_the_leader(module, tmp_path):
     path = tmp_path / "config.json"
     module.config_json(str(path), "10.0.0.22:6627", "/opt/conda/envs", "storm-worker",
-                       {"iris.batch.size": 4})
+                       {"iris.batch.size": 4}, workers=["10.0.0.31", "10.0.0.32"])
     env = json.loads(path.read_text())["envs"]["prod"]
+    assert env["workers"] == ["10.0.0.31", "10.0.0.32"]
     assert env["nimbus"] == "10.0.0.22:6627"
     assert env["use_ssh_for_nimbus"] is False and env["install_virtualenv"] is False
     assert (env["virtualenv_root"], env["virtualenv_name"]) == ("/opt/conda/envs",
