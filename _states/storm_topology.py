@@ -5,7 +5,8 @@ A streamparse topology submitted to the leader nimbus, and its output seen on th
 Leiningen), computes the deployment's fingerprint (jar + the configuration Storm gets,
 and the model version when ``model_change: resubmit``), and compares it with the
 fingerprint the running topology carries in its configuration.  The same one, ACTIVE, is
-left alone.  A different one is kept (``if_changed: keep``) or replaced: ``sparse kill``
+left alone (INACTIVE: the state fails asking for `storm activate`, since someone paused
+it on purpose).  A different one is kept (``if_changed: keep``) or replaced: ``sparse kill``
 with a wait, a bounded wait until Storm has removed it, ``sparse submit -j``, and a
 bounded wait for ACTIVE.  With ``model_change: follow`` (the default) a new model version
 needs no resubmission: the classifier switches to it when ``current`` moves.
@@ -88,8 +89,14 @@ def submitted(name, project, ui_url, nimbus_seeds, virtualenv_root, virtualenv_n
             ret["result"] = True
             ret["comment"] = f"{name} ({current['id']}) is ACTIVE with fingerprint {wanted}"
             return ret
-        # INACTIVE or REBALANCING with the same code: Storm is mid-operation or an
-        # operator paused it; wait for ACTIVE rather than kill it.
+        if current["status"] == "INACTIVE":
+            # Deactivated by someone on purpose (the UI, `storm deactivate`): not ours to
+            # undo, nor to replace.  Say so at once instead of waiting.
+            ret["comment"] = (f"{name} ({current['id']}) runs this deployment but is "
+                              f"INACTIVE; activate it (`storm activate {name}` or the UI) "
+                              "and re-run")
+            return ret
+        # REBALANCING: Storm is mid-operation; wait for ACTIVE rather than kill it.
         return _active(ret, ui_url, name, timeout, interval, f"{name} is {current['status']}")
     if current and current["status"] != "KILLED" and if_changed == "keep":
         ret["result"] = True

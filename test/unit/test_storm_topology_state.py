@@ -195,3 +195,15 @@ def test_predictions_fail_when_the_topology_is_not_running(make, tmp_path):
     state, _storm = make()
     result = state.predictions_seen("iris", str(tmp_path / "p.jsonl"), UI, HOST, timeout=0)
     assert result["result"] is False and "not running" in result["comment"]
+
+
+def test_a_deactivated_topology_is_neither_undone_nor_replaced(make, submit):
+    state, storm = make()
+    submit(state)
+    storm.topologies["iris"]["status"] = "INACTIVE"
+    paused = submit(state)
+    assert paused["result"] is False and "is INACTIVE; activate it" in paused["comment"]
+    assert [c[0] for c in storm.calls] == ["submit"]
+    storm.topologies["iris"]["status"] = "REBALANCING"
+    rebalancing = submit(state, timeout=0.05)
+    assert rebalancing["result"] is False and "not ACTIVE after" in rebalancing["comment"]
