@@ -19,7 +19,7 @@ Batching: tuples are collected and predicted with one ``predict`` call when
 and anything arrives from Storm: the next tuple, the heartbeat Storm sends a ShellBolt
 every second, or a tick tuple (``topology.tick.tuple.freq.secs``, whole seconds, set to
 1 for this bolt by the topology).  So a tuple waits at most
-``max(iris.batch.timeout.ms, gap to the next tuple)`` under load and about one second
+``iris.batch.timeout.ms`` plus the gap to the next tuple under load and about one second
 when the stream trickles (a multilang bolt cannot wake up by itself: it only acts when
 Storm sends it something).
 """
