@@ -15,6 +15,7 @@ CLI Examples:
     salt sup1 storm_topology.predictions /var/lib/storm/iris/predictions-{task}.jsonl
 """
 
+import collections
 import glob
 import hashlib
 import json
@@ -237,8 +238,10 @@ def predictions(path, tail=5):
     files = sorted(glob.glob(pattern))
     summary = {"files": files, "lines": 0, "labelled": 0, "correct": 0, "bad": 0,
                "model_versions": {}, "latest": []}
+    latest = []
     for name in files:
         with open(name, encoding="utf-8", errors="replace") as handle:
+            last = collections.deque(maxlen=tail)
             for line in handle:
                 try:
                     record = json.loads(line)
@@ -252,7 +255,12 @@ def predictions(path, tail=5):
                 if record.get("label") is not None:
                     summary["labelled"] += 1
                     summary["correct"] += bool(record.get("prediction") == record["label"])
-                summary["latest"] = (summary["latest"] + [record])[-tail:] if tail else []
+                last.append(record)
+            latest.extend(last)
+    # Files of other tasks (or of an earlier topology) can hold older lines: the latest
+    # are the newest by their time stamps, whichever file they are in.
+    summary["latest"] = sorted(latest, key=lambda r: str(r.get("time", "")))[-tail:] \
+        if tail else []
     summary["accuracy"] = (round(summary["correct"] / summary["labelled"], 4)
                            if summary["labelled"] else None)
     return summary

@@ -78,7 +78,8 @@ def test_leader_falls_back_to_the_first_seed(loader):
 
 def test_predictions_summary_counts_accuracy_versions_and_bad_lines(module, tmp_path):
     lines = [{"id": i, "prediction": "setosa", "label": "setosa" if i % 4 else "virginica",
-              "model_version": "1" if i < 6 else "2"} for i in range(8)]
+              "model_version": "1" if i < 6 else "2", "time": f"2026-11-25T18:00:0{i}"}
+             for i in range(8)]
     (tmp_path / "p-5.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines[:4]))
     (tmp_path / "p-6.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines[4:])
                                         + "not json\n")
@@ -98,3 +99,17 @@ def test_new_records_are_those_after_the_recorded_sizes(module, tmp_path):
     (tmp_path / "p-6.jsonl").write_text('{"id": 3}\n')
     assert sorted(r["id"] for r in module.new_records(str(tmp_path / "p-{task}.jsonl"),
                                                       since)) == [2, 3]
+
+
+def test_latest_are_the_newest_whatever_file_holds_them(module, tmp_path):
+    """A task file that sorts last but was written earlier (an older topology's) must not
+    hide the newest predictions."""
+    def write(name, ids, minute):
+        (tmp_path / name).write_text("".join(
+            json.dumps({"id": i, "prediction": "setosa", "label": None, "model_version": "1",
+                        "time": f"2026-11-25T18:{minute:02d}:{n:02d}"}) + "\n"
+            for n, i in enumerate(ids)))
+    write("p-5.jsonl", ["new-1", "new-2"], 30)
+    write("p-6.jsonl", [f"old-{n}" for n in range(10)], 10)
+    latest = module.predictions(str(tmp_path / "p-{task}.jsonl"), tail=3)["latest"]
+    assert [r["id"] for r in latest] == ["old-9", "new-1", "new-2"]
