@@ -61,9 +61,13 @@ def test_predictions_on_both_supervisors_with_iris_accuracy(cluster):
         return found if all(isinstance(found.get(h), dict) and found[h]["lines"] >= 50
                             for h in SUPERVISORS) else None
     found = wait("50 predictions on each supervisor", both_have_enough)
+    latest = predictions(cluster, tail=10)
     for host in SUPERVISORS:
         assert found[host]["bad"] == 0
-        assert set(found[host]["model_versions"]) == {"1"}, found[host]
+        # The pillar's version now; the workers tests switched sup1 to version 3 for a
+        # while, which the running classifier followed (test_lab_workers.py).
+        assert {r["model_version"] for r in latest[host]["latest"]} == {"1"}, latest[host]
+        assert set(found[host]["model_versions"]) <= {"1", "3"}, found[host]
     labelled = sum(found[h]["labelled"] for h in SUPERVISORS)
     correct = sum(found[h]["correct"] for h in SUPERVISORS)
     assert correct / labelled >= 0.95, (correct, labelled)
@@ -90,6 +94,13 @@ def feed(lab, host, samples):
                    f"cat > {INBOX}/.fed.jsonl && chown storm: {INBOX}/.fed.jsonl && "
                    f"mv {INBOX}/.fed.jsonl {INBOX}/fed-{int(time.time())}.jsonl",
              input=body)
+
+
+def diagnose(lab, host, topology_id):
+    """What the spout's host shows: the inbox, the offsets, the workers' component logs."""
+    return lab.exec(host, f"ls -la {INBOX} /var/lib/storm/iris /var/lib/storm/iris/spout-state;"
+                    f" tail -n 30 /var/log/storm/workers-artifacts/{topology_id}/*/worker.log",
+                    check=False).stdout[-6000:]
 
 
 def test_a_file_fed_into_the_spouts_source_is_classified(cluster):
@@ -121,7 +132,10 @@ def test_a_file_fed_into_the_spouts_source_is_classified(cluster):
         records = {r["id"]: r for h in SUPERVISORS if isinstance(found.get(h), dict)
                    for r in found[h]["latest"] if str(r["id"]).startswith("fed-")}
         return records if len(records) == len(samples) else None
-    records = wait("the fed samples classified", classified, timeout=60)
+    try:
+        records = wait("the fed samples classified", classified, timeout=120)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{diagnose(cluster, spout_host, now['id'])}") from None
     for sample in samples:
         record = records[sample["id"]]
         assert record["features"] == sample["features"]

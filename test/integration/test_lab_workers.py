@@ -116,9 +116,24 @@ def test_new_version_switches_while_the_old_mapping_keeps_predicting(cluster):
         after = int(cluster.exec("sup1", "cat /tmp/reader.count").stdout)
         alive = cluster.exec("sup1", "kill -0 $(cat /tmp/reader.pid)", check=False)
         assert alive.returncode == 0 and after > before, (before, after)
+        # The running topology's classifier on sup1 follows `current` without a restart:
+        # predictions of version 3 appear (written by whichever host's sink got them).
+        running = cluster.salt("nimbus1", "storm_topology.running",
+                               "http://10.77.0.21:8080", "iris")["nimbus1"]
+        assert any(w["host"] == "10.77.0.31" and w["componentNumTasks"].get("classifier")
+                   for w in running["workers"]), running["workers"]
+        deadline = time.monotonic() + 60
+        while not any(
+                "3" in (found or {}).get("model_versions", {})
+                for found in cluster.salt("-L", "sup1,sup2", "storm_topology.predictions",
+                                          "/var/lib/storm/iris/predictions-{task}.jsonl",
+                                          "tail=0").values()):
+            assert time.monotonic() < deadline, "no prediction of model version 3 in 60s"
+            time.sleep(2)
     finally:
         cluster.exec("sup1", "kill $(cat /tmp/reader.pid)", check=False)
-    # The orchestrate returns sup1 to the pillar's version 1 (kept, so verified again).
+    # The orchestrate returns sup1 to the pillar's version 1 (kept, so verified again),
+    # and its predictions step waits for predictions of version 1 on the workers.
     from orchestrate import run
     back = run(cluster)
     assert back.ok, back.describe()
