@@ -1,0 +1,2 @@
+zookeeper:
+  heap_mb: 256
