@@ -32,7 +32,12 @@ __virtualname__ = "storm_topology"
 FINGERPRINT_KEY = "salt.fingerprint"
 IF_CHANGED = ("replace", "keep")
 MODEL_CHANGE = ("follow", "resubmit")
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+# Storm refuses '/', '.', ':' and '\\' in topology names; sparse imports topologies/<name>.py.
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+# What a deployment's code is: the topology definitions sparse reads on the nimbus host
+# and the component sources the jar carries.
+CODE_DIRS = ("topologies", "src")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def __virtual__():
@@ -66,7 +71,7 @@ def resolve(storm):
         if not isinstance(given, dict):
             _fail(name, "must be a mapping")
         if not NAME.match(str(name)):
-            _fail(name, "a topology name is letters, digits, '.', '_' and '-'")
+            _fail(name, "a topology name is letters, digits, '_' and '-'")
         if not given.get("enabled", True):
             continue
         topo = dict(given, name=str(name))
@@ -124,6 +129,50 @@ def resolve(storm):
     return resolved
 
 
+def _tail(proc, limit=1200):
+    """The end of both streams, without colour codes (sparse reports errors on stdout)."""
+    text = "\n".join(part.strip() for part in (proc.stdout, proc.stderr) if part.strip())
+    return ANSI.sub("", text)[-limit:]
+
+
+def _run(argv, what, cwd=None, timeout=300):
+    env = dict(os.environ, LEIN_ROOT="1", PYTHONDONTWRITEBYTECODE="1",
+               PYTHONWARNINGS="ignore")
+    try:
+        proc = subprocess.run(argv, cwd=cwd, env=env, timeout=timeout, capture_output=True,
+                              text=True, check=False)
+    except FileNotFoundError:
+        raise CommandExecutionError(
+            f"{argv[0]} not found: the topology's environment (conda) must be on the "
+            "nimbus host too") from None
+    except subprocess.TimeoutExpired:
+        raise CommandExecutionError(f"{what} did not finish in {timeout}s") from None
+    if proc.returncode:
+        raise CommandExecutionError(f"{what} failed ({proc.returncode}): {_tail(proc)}")
+    return proc.stdout
+
+
+def code_digest(project):
+    """
+    sha256 over the project's code (``topologies/`` and ``src/``: names and contents,
+    without bytecode), the part of a deployment that is neither settings nor model.
+    """
+    digest = hashlib.sha256()
+    found = False
+    for top in CODE_DIRS:
+        for directory, dirs, files in os.walk(os.path.join(project, top)):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            for name in sorted(f for f in files if not f.endswith((".pyc", ".pyo"))):
+                path = os.path.join(directory, name)
+                digest.update(os.path.relpath(path, project).encode() + b"\0")
+                with open(path, "rb") as handle:
+                    digest.update(hashlib.sha256(handle.read()).digest())
+                found = True
+    if not found:
+        raise CommandExecutionError(f"{project}: no topologies/ or src/ in the project")
+    return digest.hexdigest()
+
+
 def build_jar(project, out, python="python3"):
     """
     Build ``out`` from the streamparse project directory ``project`` with its own
@@ -132,19 +181,15 @@ def build_jar(project, out, python="python3"):
     script = os.path.join(project, "build_jar.py")
     if not os.path.isfile(script):
         raise CommandExecutionError(f"{project}: no build_jar.py in the project")
-    proc = subprocess.run([python, script, "--src", os.path.join(project, "src"),
-                           "--out", out], capture_output=True, text=True, timeout=120,
-                          check=False)
-    if proc.returncode:
-        raise CommandExecutionError(f"building {out} failed: "
-                                    f"{(proc.stderr or proc.stdout).strip()[-800:]}")
+    _run([python, script, "--src", os.path.join(project, "src"), "--out", out],
+         f"building {out}", timeout=120)
     with open(out, "rb") as handle:
         return hashlib.sha256(handle.read()).hexdigest()
 
 
-def fingerprint(jar_sha256, conf):
-    """The deployment's identity: the jar's sha256 and the settings that reach Storm."""
-    text = json.dumps({"jar": jar_sha256, "conf": conf}, sort_keys=True, default=str)
+def fingerprint(code, conf):
+    """The deployment's identity: the code's digest and the settings that reach Storm."""
+    text = json.dumps({"code": code, "conf": conf}, sort_keys=True, default=str)
     # Not all hex digits: sparse reads -o values as YAML, and "1e5..." would be a float.
     return "sha256-" + hashlib.sha256(text.encode()).hexdigest()[:32]
 
@@ -153,8 +198,9 @@ def running(ui_url, name, timeout=5):
     """
     The topology ``name`` as the UI reports it: ``None`` when not running, else ``id``,
     ``status`` (ACTIVE, INACTIVE, KILLED, REBALANCING), ``fingerprint`` (from its
-    configuration, None when it was not submitted by the formula) and ``workers``
-    (the UI's worker list: host, port, componentNumTasks).
+    configuration, None when it was not submitted by the formula), ``workers`` (the UI's
+    worker list: host, port, componentNumTasks; empty until Storm has assigned it) and
+    ``tasks`` (tasks per component).
     """
     topologies = __salt__["storm_ui.get"](ui_url, "topology/summary", timeout)
     found = [t for t in topologies.get("topologies", []) if t.get("name") == name]
@@ -165,8 +211,11 @@ def running(ui_url, name, timeout=5):
     if summary.get("status") != "KILLED":
         detail = __salt__["storm_ui.get"](ui_url, f"topology/{summary['id']}", timeout)
     conf = detail.get("configuration") or {}
+    tasks = {c.get("spoutId") or c.get("boltId"): c.get("tasks", 0)
+             for c in detail.get("spouts", []) + detail.get("bolts", [])}
     return {"id": summary["id"], "status": summary.get("status"),
-            "fingerprint": conf.get(FINGERPRINT_KEY), "workers": detail.get("workers", [])}
+            "fingerprint": conf.get(FINGERPRINT_KEY), "workers": detail.get("workers", []),
+            "tasks": tasks}
 
 
 def leader(ui_url, seeds, port=6627, timeout=5):
@@ -211,20 +260,7 @@ def sparse(sparse_bin, project, args, timeout=300):
     Run ``sparse <args>`` in the project directory (sparse imports topologies/ from the
     working directory) as root, which sparse allows only with LEIN_ROOT set.
     """
-    env = dict(os.environ, LEIN_ROOT="1", PYTHONDONTWRITEBYTECODE="1")
-    try:
-        proc = subprocess.run([sparse_bin, *args], cwd=project, env=env, timeout=timeout,
-                              capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        raise CommandExecutionError(
-            f"{sparse_bin} not found: the topology's environment (conda) must be on the "
-            "nimbus host too") from None
-    except subprocess.TimeoutExpired:
-        raise CommandExecutionError(f"sparse {args[0]} did not finish in {timeout}s") from None
-    if proc.returncode:
-        output = (proc.stderr.strip() or proc.stdout.strip())[-1200:]
-        raise CommandExecutionError(f"sparse {args[0]} failed ({proc.returncode}): {output}")
-    return proc.stdout
+    return _run([sparse_bin, *args], f"sparse {args[0]}", cwd=project, timeout=timeout)
 
 
 def predictions(path, tail=5):
@@ -276,6 +312,8 @@ def new_records(path, since):
     records = []
     for name, size in sizes(path).items():
         start = since.get(name, 0)
+        if size < start:  # rotated since: a new file under the same name
+            start = 0
         if size <= start:
             continue
         with open(name, "rb") as handle:

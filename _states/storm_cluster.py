@@ -77,11 +77,14 @@ def supervisors_registered(name, ui_url, hosts, slots=None, fresh=False, timeout
     started = time.monotonic()
 
     def check():
-        found = {s.get("host"): s for s in
-                 __salt__["storm_ui.get"](ui_url, "supervisor/summary").get("supervisors", [])}
+        entries = __salt__["storm_ui.get"](ui_url, "supervisor/summary").get("supervisors", [])
         if fresh:
+            # A lingering old entry must neither count nor hide the new one; an entry
+            # without an uptime cannot show it is new.
             young = time.monotonic() - started + FRESH_SLACK
-            found = {h: s for h, s in found.items() if (s.get("uptimeSeconds") or 0) <= young}
+            entries = [s for s in entries if s.get("uptimeSeconds") is not None
+                       and s["uptimeSeconds"] <= young]
+        found = {s.get("host"): s for s in entries}
         missing = [h for h in hosts if h not in found]
         wrong = [f"{h} has {found[h].get('slotsTotal')} slots" for h in hosts
                  if h in found and slots is not None and found[h].get("slotsTotal") != slots]

@@ -75,10 +75,13 @@ def submitted(name, project, ui_url, nimbus_seeds, virtualenv_root, virtualenv_n
     if model_change == "resubmit" and model_version is not None:
         identity["model.version"] = str(model_version)
     jar = os.path.join(workdir, f"{name}.jar")
+    if __opts__["test"] and not os.path.isdir(project):
+        ret["result"] = None
+        ret["comment"] = f"would copy the project to {project} and submit {name}"
+        return ret
     try:
-        os.makedirs(workdir, exist_ok=True)
         wanted = mod["storm_topology.fingerprint"](
-            mod["storm_topology.build_jar"](project, jar, python), identity)
+            mod["storm_topology.code_digest"](project), identity)
         current = mod["storm_topology.running"](ui_url, name)
     except CommandExecutionError as exc:
         ret["comment"] = str(exc)
@@ -114,6 +117,8 @@ def submitted(name, project, ui_url, nimbus_seeds, virtualenv_root, virtualenv_n
 
     config = os.path.join(workdir, "config.json")
     try:
+        os.makedirs(workdir, exist_ok=True)
+        mod["storm_topology.build_jar"](project, jar, python)
         nimbus = mod["storm_topology.leader"](ui_url, nimbus_seeds, nimbus_port)
         mod["storm_topology.config_json"](config, nimbus, virtualenv_root, virtualenv_name,
                                           conf, environment, worker_hosts)
@@ -188,6 +193,21 @@ def predictions_seen(name, results_path, ui_url, host, component="sink", model_v
     if not current or current["status"] != "ACTIVE":
         ret["comment"] = f"{name} is {(current or {}).get('status', 'not running')}"
         ret["result"] = None if __opts__["test"] else False
+        return ret
+
+    # ACTIVE comes before the assignment: wait until every task of the component is
+    # placed, or "no task on this host" would be said of every host.
+    def placed():
+        now = mod["storm_topology.running"](ui_url, name) or {"workers": [], "tasks": {}}
+        total = sum(w.get("componentNumTasks", {}).get(component, 0) for w in now["workers"])
+        wanted = now["tasks"].get(component)
+        current.update(now)
+        return bool(wanted) and total == wanted, (
+            f"{total} of {wanted} {component} tasks of {name} assigned")
+    done, detail = _until(placed, 0 if __opts__["test"] else timeout, interval)
+    if not done:
+        ret["result"] = None if __opts__["test"] else False
+        ret["comment"] = f"not after {timeout}s: {detail}"
         return ret
     tasks = sum(w.get("componentNumTasks", {}).get(component, 0)
                 for w in current["workers"] if w.get("host") == host)

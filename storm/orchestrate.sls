@@ -11,7 +11,8 @@
 # changes.  The chain: modules + mine, ZooKeeper and its quorum, conda and the model on the
 # workers, nimbus and a leader, supervisors and all registered, the topologies submitted,
 # ACTIVE, and their predictions seen on the workers.
-{%- if 'clustermap.members' not in salt %}
+{%- if not ('clustermap.members' in salt and 'storm_config.resolve' in salt
+             and 'storm_topology.resolve' in salt) %}
 {{ raise('storm.orchestrate: the package modules are not synced to the master; run `salt-run saltutil.sync_all` once after adding or updating the formulas') }}
 {%- endif %}
 {%- set members = salt['clustermap.members']() %}

@@ -10,7 +10,7 @@
 storm-health-predictions-{{ topo.name }}-storm_topology-predictions_seen:
   storm_topology.predictions_seen:
     - name: {{ topo.name }}
-    - results_path: {{ topo.options['iris.results.path'] }}
+    - results_path: {{ topo.options['iris.results.path'] | json }}
     - ui_url: {{ storm.ui_url }}
     - host: {{ storm.address }}
     - model_version: {{ topo.model_version | json }}

@@ -53,6 +53,9 @@ CASES = {
     "project not on the fileserver": (
         cluster(topologies=iris(project="/srv/iris")),
         "storm:topologies:iris:project: '/srv/iris' is not a salt:// directory"),
+    "dotted topology name": (cluster(topologies={"iris.v2": {"project": "salt://p",
+                                                             "virtualenv": "/opt/v"}}),
+                             "storm:topologies:iris.v2: a topology name is letters, digits"),
     "relative worker dir": (cluster(topologies=iris(worker_dirs=["iris"])),
                             "storm:topologies:iris:worker_dirs: 'iris' is not an absolute"),
 }

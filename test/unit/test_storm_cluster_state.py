@@ -54,6 +54,15 @@ def test_a_lingering_old_registration_does_not_count_after_a_restart(make):
     ret = state.supervisors_registered("s", UI, ["10.0.0.31"], fresh=True, timeout=5,
                                        interval=0.01)
     assert ret["result"] is True
+    # An entry without an uptime cannot prove it is new; nor may a stale duplicate hide
+    # the fresh one.
+    state = make({"supervisor/summary": [{"supervisors": [{"host": "10.0.0.31"}]}]})
+    assert state.supervisors_registered("s", UI, ["10.0.0.31"], fresh=True, timeout=0.05,
+                                        interval=0.01)["result"] is False
+    both = {"supervisors": [sup("10.0.0.31", uptime=2), sup("10.0.0.31", uptime=3600)]}
+    state = make({"supervisor/summary": [both]})
+    assert state.supervisors_registered("s", UI, ["10.0.0.31"], fresh=True,
+                                        timeout=0)["result"] is True
     # Without `fresh` the old entry is enough (the cluster-wide check).
     state = make({"supervisor/summary": [stale]})
     assert state.supervisors_registered("s", UI, ["10.0.0.31"], timeout=0)["result"] is True

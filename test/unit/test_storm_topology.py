@@ -24,6 +24,8 @@ def test_jar_and_fingerprint_are_reproducible(module, tmp_path):
     assert first == second
     names = zipfile.ZipFile(tmp_path / "a.jar").namelist()
     assert "resources/bolts/classify.py" in names and "resources/spouts/iris.py" in names
+    first = module.code_digest(PROJECT)
+    assert first == module.code_digest(PROJECT)
     conf = {"iris.batch.size": 16, "topology.workers": 2}
     print_ = module.fingerprint(first, conf)
     assert print_ == module.fingerprint(first, dict(reversed(list(conf.items()))))
@@ -113,3 +115,24 @@ def test_latest_are_the_newest_whatever_file_holds_them(module, tmp_path):
     write("p-6.jsonl", [f"old-{n}" for n in range(10)], 10)
     latest = module.predictions(str(tmp_path / "p-{task}.jsonl"), tail=3)["latest"]
     assert [r["id"] for r in latest] == ["old-9", "new-1", "new-2"]
+
+
+def test_sparses_own_words_reach_the_message(module, tmp_path):
+    """sparse prints its errors on stdout and warnings on stderr: both are kept."""
+    fake = tmp_path / "sparse"
+    fake.write_text("#!/bin/sh\necho 'Warning: TripleDES is deprecated' >&2\n"
+                    "printf '\\033[31mTopology definition file not found\\033[0m\\n'\n"
+                    "exit 1\n")
+    fake.chmod(0o755)
+    with pytest.raises(CommandExecutionError) as failure:
+        module.sparse(str(fake), str(tmp_path), ["submit", "-n", "iris"])
+    assert "sparse submit failed (1)" in str(failure.value)
+    assert "Topology definition file not found" in str(failure.value)
+    assert "\x1b" not in str(failure.value)
+
+
+def test_a_missing_environment_is_named(module, tmp_path):
+    (tmp_path / "build_jar.py").write_text("")
+    with pytest.raises(CommandExecutionError, match="conda.* must be on the nimbus host"):
+        module.build_jar(str(tmp_path), str(tmp_path / "x.jar"),
+                         "/opt/conda/envs/none/bin/python")

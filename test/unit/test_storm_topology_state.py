@@ -49,7 +49,8 @@ class FakeStorm:
                 "id": f"{name}-{self.submits}-1700000000", "status": "ACTIVE",
                 "fingerprint": option.split("=", 1)[1],
                 "workers": [{"host": HOST, "port": 6700,
-                             "componentNumTasks": {"sink": 1, "classifier": 1}}]}
+                             "componentNumTasks": {"sink": 1, "classifier": 1}}],
+                "tasks": {"iris_spout": 1, "classifier": 1, "sink": 1}}
         return ""
 
 
@@ -62,7 +63,7 @@ def make(loader):
                 "storm_topology.sparse": storm.sparse,
                 "storm_topology.leader": lambda ui, seeds, port: f"{seeds[0]}:{port}",
                 "storm_ui.get": lambda *a, **k: {}}
-        for name in ("fingerprint", "config_json", "sizes", "new_records"):
+        for name in ("fingerprint", "code_digest", "config_json", "sizes", "new_records"):
             salt[f"storm_topology.{name}"] = getattr(module, name)
         # The real project's build_jar.py, run by this Python instead of the conda env's.
         salt["storm_topology.build_jar"] = \
@@ -104,6 +105,29 @@ def test_submit_then_leave_alone_then_replace_if_changed(make, submit):
     assert changed["changes"]["topology"] == {"old": "iris-1-1700000000",
                                               "new": "iris-2-1700000000"}
     assert changed["changes"]["fingerprint"]["old"] != changed["changes"]["fingerprint"]["new"]
+
+
+def test_a_change_to_the_topology_definition_resubmits(make, submit, tmp_path):
+    """sparse reads topologies/iris.py on the nimbus host: it is code like src/."""
+    import shutil
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT, project)
+    state, storm = make()
+    submit(state, project=str(project))
+    assert submit(state, project=str(project))["changes"] == {}
+    definition = project / "topologies" / "iris.py"
+    definition.write_text(definition.read_text().replace('"topology.max.spout.pending": 256',
+                                                         '"topology.max.spout.pending": 128'))
+    changed = submit(state, project=str(project))
+    assert changed["result"] is True and [c[0] for c in storm.calls] == [
+        "submit", "kill", "submit"]
+
+
+def test_test_mode_without_the_project_copy_builds_nothing(make, submit, tmp_path):
+    state, storm = make(test=True)
+    report = submit(state, project=str(tmp_path / "not-yet"))
+    assert report["result"] is None and "would copy the project" in report["comment"]
+    assert storm.calls == [] and not (tmp_path / "work").exists()
 
 
 def test_model_version_counts_only_when_resubmit_is_asked(make, submit):
@@ -180,6 +204,22 @@ def test_predictions_seen_needs_new_lines_of_the_expected_version(make, submit, 
     assert fresh["result"] is True and fresh["changes"] == {}
     assert "3 new predictions with model version 2" in fresh["comment"]
     assert "3/3 correct" in fresh["comment"]
+
+
+def test_predictions_wait_for_the_assignment_before_judging_a_host(make, submit, tmp_path):
+    """Right after a submit the topology is ACTIVE with no workers yet: no host may pass
+    as "no sink here" until every sink task is placed."""
+    state, storm = make()
+    submit(state)
+    placed = storm.topologies["iris"]["workers"]
+    storm.topologies["iris"]["workers"] = []
+    pending = state.predictions_seen("iris", str(tmp_path / "p-{task}.jsonl"), UI,
+                                     "10.0.0.32", timeout=0.2, interval=0.05)
+    assert pending["result"] is False and "0 of 1 sink tasks of iris assigned" in \
+        pending["comment"]
+    storm.topologies["iris"]["workers"] = placed
+    assert state.predictions_seen("iris", str(tmp_path / "p-{task}.jsonl"), UI, "10.0.0.32",
+                                  timeout=0.2, interval=0.05)["result"] is True
 
 
 def test_predictions_pass_on_a_host_without_a_sink(make, submit, tmp_path):
