@@ -98,12 +98,14 @@ def test_corrupt_version_is_refused_and_current_stays(cluster):
 
 
 def test_new_version_switches_while_the_old_mapping_keeps_predicting(cluster):
-    reader = ("import joblib, time, sys\n"
+    # The count is replaced atomically: a read never sees a half-written file.
+    reader = ("import joblib, os, time\n"
               f"m = joblib.load('{CURRENT}/model.joblib', mmap_mode='r')\n"
               "n = 0\n"
               "while True:\n"
               "    m.predict([[6.7, 3.0, 5.2, 2.3]]); n += 1\n"
-              "    open('/tmp/reader.count', 'w').write(str(n)); time.sleep(0.01)\n")
+              "    open('/tmp/reader.tmp', 'w').write(str(n))\n"
+              "    os.replace('/tmp/reader.tmp', '/tmp/reader.count'); time.sleep(0.01)\n")
     cluster.exec("sup1", ["sh", "-c", f"nohup {PYTHON} -c \"$0\" >/tmp/reader.log 2>&1 & "
                           "echo $! > /tmp/reader.pid", reader])
     try:
