@@ -150,3 +150,31 @@ def test_a_file_fed_into_the_spouts_source_is_classified(cluster):
     changed = {(m, s) for _, m, s in back.changed_states()}
     assert changed == {("nimbus1", "storm-topology-submit-iris-storm_topology-submitted")}
     assert iris(cluster)["fingerprint"] == before["fingerprint"]
+
+
+def test_a_failed_submit_names_its_step_and_host_and_a_rerun_converges(cluster):
+    """Kill the topology and take sparse away from the nimbus host: the orchestrate stops
+    at the submit step (failhard: nothing after it runs), saying where and why; with
+    sparse back, the next run submits again and ends with predictions."""
+    sparse = "/opt/conda/envs/storm-worker/bin/sparse"
+    cluster.exec("nimbus1", f"cd /opt/storm/topologies/iris/project && LEIN_ROOT=1 "
+                            f"{sparse} kill -e prod --config ../config.json -n iris --wait 0")
+    wait("iris removed", lambda: iris(cluster) is None, timeout=60)
+    cluster.exec("nimbus1", f"mv {sparse} {sparse}.away")
+    try:
+        failed = run(cluster)
+        assert not failed.ok
+        # Only the submit step failed, on nimbus1, with sparse's absence as the cause;
+        # failhard: ACTIVE and predictions did not run at all.
+        failures = failed.failures()
+        assert [k for k in failures] == [k for k in failed.steps if "topology-submit" in k]
+        (step, comment), = failures.items()
+        assert comment == "Run failed on minions: nimbus1", comment
+        said = str(failed.steps[step])  # the minion's state returns are in its changes
+        assert f"{sparse} not found" in said, said[-3000:]
+        assert not [k for k in failed.steps if "topology-active" in k or "predictions" in k]
+    finally:
+        cluster.exec("nimbus1", f"mv {sparse}.away {sparse}", check=False)
+    back = run(cluster)
+    assert back.ok, back.describe()
+    assert iris(cluster)["status"] == "ACTIVE"
