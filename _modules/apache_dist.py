@@ -8,9 +8,11 @@ the ``sha512sum`` way (``<hex>  <file>``); older ones were made with ``gpg --pri
     apache-storm-2.4.0.tar.gz: 2B0A3B5F 7B1C... (upper-case hex in groups of 8,
                                wrapped over several lines)
 
-Salt's own hash-file parser only reads the first format, so the formulas resolve the
-checksum through :func:`source_hash`, which reads both and always returns
-``sha512=<lower-case hex>``.
+Salt's own hash-file parser only reads the first format.  So the formulas check the
+setting's form at render time (:func:`checked_hash`, which never fetches: a render stays
+pure), and the ``apache_dist.checksum_file`` state fetches and parses the file at apply
+time (:func:`resolve_hash`, either format) and writes it the ``sha512sum`` way for
+``archive.extracted``.  Only sha256 and sha512 are accepted.
 """
 
 import re
@@ -19,7 +21,8 @@ from salt.exceptions import CommandExecutionError
 
 __virtualname__ = "apache_dist"
 
-ALGORITHMS = {"md5": 32, "sha1": 40, "sha256": 64, "sha384": 96, "sha512": 128}
+# md5 and sha1 are refused: neither protects a download any more.
+ALGORITHMS = {"sha256": 64, "sha512": 128}
 _HEX = re.compile(r"^[0-9a-f]+$")
 
 
@@ -75,46 +78,86 @@ def parse_sha512(text, filename=None):
     )
 
 
-def source_hash(source, source_hash, key="source_hash"):
-    """
-    Normalise a download's checksum setting into ``<algo>=<hex>``.
+def _pinned(value, key):
+    """``<algo>=<hex>`` (or bare sha512 hex) normalised, else None when it is not a pin."""
+    algo, sep, digest = value.partition("=")
+    if sep and "/" not in value:
+        algo = algo.strip().lower()
+        if algo not in ALGORITHMS:
+            raise CommandExecutionError(
+                f"{key}: {algo!r} is not a checksum the formulas accept; give sha256= or "
+                "sha512= (md5 and sha1 no longer protect a download)")
+        digest = digest.strip().lower()
+        if len(digest) != ALGORITHMS[algo] or not _HEX.match(digest):
+            raise CommandExecutionError(
+                f"{key}: {algo} needs {ALGORITHMS[algo]} hex digits, got {digest!r}")
+        return f"{algo}={digest}"
+    if _HEX.match(value.lower()) and len(value) == ALGORITHMS["sha512"]:
+        return f"sha512={value.lower()}"
+    return None
 
-    ``source_hash`` is either a pinned ``<algo>=<hex>`` (or bare sha512 hex), or the URL
-    (``https://``, ``http://``, ``salt://``, ``file://`` or a path) of the release's
-    ``.sha512`` file, fetched and parsed in either of Apache's formats.  ``key`` names the
+
+def checked_hash(source, source_hash, key="source_hash"):
+    """
+    The form of a download's checksum setting, checked without fetching anything (so a
+    render stays pure): a pin comes back as ``<algo>=<hex>`` (sha256 or sha512), the URL
+    of a ``.sha512`` file (``https://``, ``http://``, ``salt://``, ``file://`` or an
+    absolute path) as a URL, fetched and verified at apply time by
+    :func:`resolve_hash` (the ``apache_dist.checksum_file`` state).  ``key`` names the
     pillar key in error messages.
 
     CLI Example:
 
     .. code-block:: bash
 
-        salt '*' apache_dist.source_hash \
-            https://downloads.apache.org/storm/apache-storm-2.8.8/apache-storm-2.8.8.tar.gz \
-            https://downloads.apache.org/storm/apache-storm-2.8.8/apache-storm-2.8.8.tar.gz.sha512
+        salt '*' apache_dist.checked_hash \
+            https://archive.apache.org/dist/storm/apache-storm-2.8.3/apache-storm-2.8.3.tar.gz \
+            https://archive.apache.org/dist/storm/apache-storm-2.8.3/apache-storm-2.8.3.tar.gz.sha512
     """
     if not source_hash:
         raise CommandExecutionError(
             f"{key}: missing; every download must be verified (a pinned "
             "'sha512=<hex>' or the URL of the release's .sha512 file)"
         )
-    value = str(source_hash).strip()
-    algo, sep, digest = value.partition("=")
-    if sep and algo.lower() in ALGORITHMS and "/" not in value:
-        digest = digest.strip().lower()
-        if len(digest) != ALGORITHMS[algo.lower()] or not _HEX.match(digest):
-            raise CommandExecutionError(
-                f"{key}: {algo} needs {ALGORITHMS[algo.lower()]} hex digits, got {digest!r}"
-            )
-        return f"{algo.lower()}={digest}"
-    if _HEX.match(value.lower()) and len(value) == ALGORITHMS["sha512"]:
-        return f"sha512={value.lower()}"
-    if "://" not in value and not value.startswith("/"):
+    if not isinstance(source_hash, str):
         raise CommandExecutionError(
-            f"{key}: {value!r} is neither '<algo>=<hex>' nor the URL of a .sha512 file"
-        )
+            f"{key}: {source_hash!r} is not a string ('sha512=<hex>' or a .sha512 URL)")
+    value = source_hash.strip()
+    pinned = _pinned(value, key)
+    if pinned:
+        return pinned
     if value.startswith("/"):
-        value = "file://" + value
-    text = __salt__["cp.get_file_str"](value)
+        return "file://" + value
+    scheme = value.partition("://")[0].lower() if "://" in value else ""
+    if scheme not in ("https", "http", "salt", "file"):
+        raise CommandExecutionError(
+            f"{key}: {value!r} is neither 'sha512=<hex>' (or sha256=) nor the URL of a "
+            ".sha512 file (https://, http://, salt://, file:// or an absolute path)"
+        )
+    return value
+
+
+def resolve_hash(source, source_hash, key="source_hash"):
+    """
+    The checksum of ``source`` as ``<algo>=<hex>``: a pin as it is, a ``.sha512`` URL
+    fetched and parsed in either of Apache's formats (its line for the source's file
+    name).  Runs at apply time; a fetch that fails names the key and the URL.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' apache_dist.resolve_hash \
+            https://archive.apache.org/dist/storm/apache-storm-2.8.3/apache-storm-2.8.3.tar.gz \
+            https://archive.apache.org/dist/storm/apache-storm-2.8.3/apache-storm-2.8.3.tar.gz.sha512
+    """
+    value = checked_hash(source, source_hash, key)
+    if "://" not in value:
+        return value
+    try:
+        text = __salt__["cp.get_file_str"](value)
+    except Exception as exc:  # noqa: BLE001 - any fetch error is reported the same way
+        raise CommandExecutionError(f"{key}: could not fetch {value}: {exc}") from None
     if not text:
         raise CommandExecutionError(f"{key}: could not fetch {value}")
     filename = str(source).rstrip("/").split("/")[-1] if source else None

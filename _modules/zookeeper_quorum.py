@@ -65,7 +65,9 @@ def _archive(config):
     if not archive.get("source"):
         _fail("archive:source", "missing")
     archive["version"] = version
-    archive["source_hash"] = __salt__["apache_dist.source_hash"](
+    # Checked for its form only: the .sha512 file is fetched at apply time (the
+    # apache_dist.checksum_file state), so rendering never reaches the network.
+    archive["source_hash"] = __salt__["apache_dist.checked_hash"](
         archive["source"], archive.get("source_hash"), key="zookeeper:archive:source_hash"
     )
     install_dir = archive.get("install_dir") or ""
@@ -73,6 +75,8 @@ def _archive(config):
         _fail("archive:install_dir", f"{install_dir!r} is not an absolute path")
     archive["home"] = f"{install_dir.rstrip('/')}/apache-zookeeper-{version}-bin"
     archive["current"] = f"{install_dir.rstrip('/')}/current"
+    archive["hash_file"] = (f"{install_dir.rstrip('/')}/.checksums/"
+                            f"{archive['source'].rstrip('/').split('/')[-1]}.sha512")
     return archive
 
 

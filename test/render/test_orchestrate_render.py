@@ -54,11 +54,9 @@ def test_quorum_only_cluster_has_only_the_quorum_steps(minion):
 def test_without_topologies_nimbus_gets_no_conda_and_nothing_is_submitted(minion, tmp_path):
     root = tmp_path / "pillar"
     root.mkdir()
-    for name in ("example.sls", "offline.sls"):
-        (root / name).write_text((PILLARS / "example" / name).read_text())
+    (root / "example.sls").write_text((PILLARS / "example" / "example.sls").read_text())
     (root / "notopo.sls").write_text("storm:\n  topologies:\n    iris:\n      enabled: false\n")
-    (root / "top.sls").write_text("base:\n  '*':\n    - example\n    - offline\n"
-                                  "    - notopo\n")
+    (root / "top.sls").write_text("base:\n  '*':\n    - example\n    - notopo\n")
     found = steps(minion, root)
     assert order(found)[-1] == "supervisors-registered"
     assert found["conda"]["tgt"] == "sup1,sup2"

@@ -67,19 +67,21 @@ def test_non_member_has_no_myid(loader):
     ({"properties__server.4": "x:1:2"}, r"^zookeeper:properties:server.4: server lines come"),
     ({"install_method": "archive", "archive__source_hash": None},
      r"^zookeeper:archive:source_hash: missing"),
-    ({"install_method": "archive", "archive__source_hash": "md5=abc"},
-     r"^zookeeper:archive:source_hash: md5 needs 32 hex digits"),
+    ({"install_method": "archive", "archive__source_hash": "md5=" + "a" * 32},
+     r"^zookeeper:archive:source_hash: 'md5' is not a checksum the formulas accept"),
+    ({"install_method": "archive", "archive__source_hash": "sha256=abc"},
+     r"^zookeeper:archive:source_hash: sha256 needs 64 hex digits"),
 ])
 def test_bad_settings_are_refused_naming_the_key(loader, changes, message):
     dist = loader("_modules", "apache_dist")
-    mod = module(loader, extra={"apache_dist.source_hash": dist.source_hash})
+    mod = module(loader, extra={"apache_dist.checked_hash": dist.checked_hash})
     with pytest.raises(CommandExecutionError, match=message):
         mod.resolve(config(**changes))
 
 
 def test_archive_install_is_versioned(loader):
     dist = loader("_modules", "apache_dist")
-    mod = module(loader, extra={"apache_dist.source_hash": dist.source_hash})
+    mod = module(loader, extra={"apache_dist.checked_hash": dist.checked_hash})
     resolved = mod.resolve(config(install_method="archive", archive__source_hash="a" * 128))
     archive = resolved["archive"]
     assert archive["source"].endswith("/zookeeper-3.8.4/apache-zookeeper-3.8.4-bin.tar.gz")
@@ -87,6 +89,8 @@ def test_archive_install_is_versioned(loader):
     assert archive["home"] == "/opt/zookeeper/apache-zookeeper-3.8.4-bin"
     assert resolved["home"] == "/opt/zookeeper/current"
     assert resolved["classpath"][-1] == "/opt/zookeeper/current/lib/*"
+    assert archive["hash_file"] == \
+        "/opt/zookeeper/.checksums/apache-zookeeper-3.8.4-bin.tar.gz.sha512"
 
 
 class FourLetterServer:

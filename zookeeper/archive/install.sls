@@ -8,13 +8,22 @@ include:
   - {{ tplroot }}.java.install
   - {{ tplroot }}.user.present
 
+# The release's checksum, fetched once (from its .sha512 URL, either of Apache's formats)
+# or written from the pin; a fetch that fails stops here, before anything is replaced.
+zookeeper-archive-install-checksum-apache_dist-checksum_file:
+  apache_dist.checksum_file:
+    - name: {{ archive.hash_file }}
+    - source: {{ archive.source }}
+    - source_hash: {{ archive.source_hash }}
+    - key: zookeeper:archive:source_hash
+
 # Each version unpacks into its own directory (root-owned: the service only reads it) and
 # `current` switches between them, so an upgrade never rewrites the running install.
 zookeeper-archive-install-archive-extracted:
   archive.extracted:
     - name: {{ archive.install_dir }}
     - source: {{ archive.source }}
-    - source_hash: {{ archive.source_hash }}
+    - source_hash: file://{{ archive.hash_file }}
     - if_missing: {{ archive.home }}/lib
     - enforce_toplevel: true
     - user: root
@@ -22,6 +31,7 @@ zookeeper-archive-install-archive-extracted:
     - require:
       - sls: {{ tplroot }}.java.install
       - sls: {{ tplroot }}.user.present
+      - apache_dist: zookeeper-archive-install-checksum-apache_dist-checksum_file
 
 zookeeper-archive-install-current-file-symlink:
   file.symlink:
