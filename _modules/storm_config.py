@@ -5,9 +5,16 @@ Apache Storm for the formula: the validated, resolved settings of one host, call
 It computes from cluster membership (clustermap) what must agree across the cluster:
 ``storm.zookeeper.servers`` and ``storm.zookeeper.port`` (the same hosts and port as
 zoo.cfg), ``nimbus.seeds``, this host's ``storm.local.hostname`` and roles, and
-``supervisor.slots.ports``.  It refuses keys Storm does not know (Storm itself silently
-ignores them, so a typo such as ``supervisor.slot.ports`` would go unnoticed) and Java 8
-GC flags that stop Java 17 JVMs from starting.
+``supervisor.slots.ports``.  It refuses keys the chosen Storm release does not know (Storm
+itself silently ignores them, so a typo such as ``supervisor.slot.ports`` would go
+unnoticed; the key lists are generated from each release's jars by tools/storm_keys.py),
+Java 8 GC flags that stop Java 17 JVMs from starting, a Java older than the release's
+minimum, and a UI, logviewer or DRPC server enabled on an install without ``lib-webapp/``.
+
+It also computes how each daemon is launched: the ``java`` command line Apache's
+``bin/storm`` would run (classpath, system properties, childopts, main class), so the
+units need neither ``bin/storm`` nor python3 nor its ConfigValue JVMs, and run Apache's
+tarball and an install assembled from Storm's release jars alike.
 """
 
 import difflib
@@ -26,7 +33,10 @@ COMPUTED = {
     "storm.local.hostname": "the host's address in cluster:nimbus or cluster:supervisor",
     "supervisor.slots.ports": "storm:slots or storm:slots_ports",
     "storm.log.dir": "storm:log_dir",
+    "storm.log4j2.conf.dir": "storm:config_dir (the formula writes log4j2/ there)",
 }
+# Storm's own default (defaults.yaml), used when storm:config does not set it.
+JAVA_LIBRARY_PATH = "/usr/local/lib:/opt/local/lib:/usr/lib:/usr/lib64"
 PORT_KEYS = ("nimbus.thrift.port", "ui.port", "logviewer.port", "drpc.port")
 CHILDOPTS = ("worker.childopts", "nimbus.childopts", "supervisor.childopts", "ui.childopts",
              "logviewer.childopts", "drpc.childopts", "topology.worker.childopts")
@@ -75,16 +85,16 @@ def slot_ports(config):
     return list(range(first, first + count))
 
 
-def _check_key(key, known, allowed):
+def _check_key(key, known, allowed, release="2.8.3"):
     if key in known or key in allowed:
         return
     close = difflib.get_close_matches(key, sorted(known), n=3, cutoff=0.85)
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
-    _fail(f"config:{key}", f"is not a key Storm 2.8 knows, and Storm would silently ignore "
-          f"it{hint}; list it in storm:allowed_keys if it is your own")
+    _fail(f"config:{key}", f"is not a key Storm {release} knows, and Storm would silently "
+          f"ignore it{hint}; list it in storm:allowed_keys if it is your own")
 
 
-def checked_config(config, known, allowed):
+def checked_config(config, known, allowed, release="2.8.3"):
     """The pillar's storm.yaml keys, each known (or allowed), sane, and not computed."""
     given = config.get("config") or {}
     if not isinstance(given, dict):
@@ -92,7 +102,7 @@ def checked_config(config, known, allowed):
     for key, value in given.items():
         if key in COMPUTED:
             _fail(f"config:{key}", f"is computed by the formula; set {COMPUTED[key]}")
-        _check_key(key, known, allowed)
+        _check_key(key, known, allowed, release)
         if key in PORT_KEYS and not _is_port(value):
             _fail(f"config:{key}", f"{value!r} is not a TCP port (1-65535)")
         if key in CHILDOPTS:
@@ -104,6 +114,40 @@ def checked_config(config, known, allowed):
     return dict(given)
 
 
+def release(config, releases):
+    """
+    The release line of ``storm:version`` from parameters/releases.yaml: ``line`` (such as
+    ``2.8``), ``keys`` (the release whose key list checks storm.yaml), ``java`` (minimum),
+    ``verified``, ``lib_common``.  Refuses, naming the key, a version the formula has no
+    line or no key list for, and a Java older than the line's minimum.
+    """
+    version = str(config.get("version") or "").strip()
+    found = re.fullmatch(r"(\d+)\.(\d+)\.(\d+)", version)
+    if not found:
+        _fail("version", f"{version!r} is not a Storm release such as 2.8.3")
+    line = f"{found.group(1)}.{found.group(2)}"
+    lines = (releases or {}).get("lines") or {}
+    if line not in lines:
+        _fail("version", f"{version}: the formula knows Storm {', '.join(sorted(lines))}, "
+              f"not {line}")
+    info = dict(lines[line], line=line)
+    if not info.get("keys"):
+        _fail("version", f"{version}: the formula ships no key list for Storm {line}, so it "
+              "cannot check storm.yaml; generate one from that release's jars with "
+              "tools/storm_keys.py into storm/parameters/storm_keys/ and name it in "
+              f"storm/parameters/releases.yaml (line {line}: keys)")
+    java = (config.get("java") or {}).get("version")
+    if isinstance(java, bool) or not isinstance(java, int):
+        raise CommandExecutionError(
+            f"storm:java:version: {java!r} is not a Java major version such as 17")
+    if java < int(info["java"]):
+        raise CommandExecutionError(
+            f"storm:java:version: Java {java} is older than Storm {line}'s minimum, Java "
+            f"{info['java']}; install a newer Java (storm:java:pkgs, storm:java:home) and "
+            "say which (storm:java:version), or choose an older storm:version")
+    return info
+
+
 def _archive(config, version):
     archive = dict(config.get("archive") or {})
     for key in ("source", "source_hash", "install_dir"):
@@ -111,18 +155,35 @@ def _archive(config, version):
             archive[key] = archive[key].replace("{version}", version)
     if not archive.get("source"):
         _fail("archive:source", "missing")
-    archive["source_hash"] = __salt__["apache_dist.source_hash"](
+    # Checked for its form only; the .sha512 file is fetched at apply time.
+    archive["source_hash"] = __salt__["apache_dist.checked_hash"](
         archive["source"], archive.get("source_hash"), key="storm:archive:source_hash")
+    if not isinstance(archive.get("webapp", True), bool):
+        _fail("archive:webapp", f"{archive['webapp']!r} is not true or false")
+    archive["webapp"] = archive.get("webapp", True)
     install_dir = str(archive.get("install_dir") or "")
     if not install_dir.startswith("/"):
         _fail("archive:install_dir", f"{install_dir!r} is not an absolute path")
-    archive["home"] = f"{install_dir.rstrip('/')}/apache-storm-{version}"
-    archive["current"] = f"{install_dir.rstrip('/')}/current"
+    base = install_dir.rstrip("/")
+    archive["home"] = f"{base}/apache-storm-{version}"
+    archive["current"] = f"{base}/current"
+    filename = archive["source"].rstrip("/").split("/")[-1]
+    archive["hash_file"] = f"{base}/.checksums/{filename}.sha512"
     return archive
 
 
-def _daemons(config, roles):
+def _daemons(config, roles, daemon_info, archive):
     switches = config.get("daemons") or {}
+    for name, value in switches.items():
+        if name not in daemon_info or name in ("nimbus", "supervisor"):
+            _fail(f"daemons:{name}", "is not an optional daemon (ui, logviewer, drpc)")
+        if not isinstance(value, bool):
+            _fail(f"daemons:{name}", f"{value!r} is not true or false")
+        if value and daemon_info[name]["webapp"] and not archive["webapp"]:
+            _fail(f"daemons:{name}", "enabled, but the install from storm:archive:source "
+                  "has no lib-webapp/ (storm:archive:webapp is false): the UI, logviewer "
+                  "and DRPC server need Apache's full tarball; disable it here, or install "
+                  "from a tarball that carries storm-webapp")
     here = []
     if "nimbus" in roles:
         here.append("nimbus")
@@ -133,13 +194,56 @@ def _daemons(config, roles):
     return here
 
 
-def resolve(config, known_keys, minion_id=None):
+def _opts(value):
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return str(value or "").split()
+
+
+def _systemd_arg(arg):
+    """One ExecStart argument: '%' is a systemd specifier, quotes and spaces need care."""
+    arg = arg.replace("%", "%%")
+    if re.search(r'[\s"\\;]', arg) or not arg:
+        arg = '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return arg
+
+
+def launch(config, daemon, main, webapp, lib_common=False):
+    """
+    The command line that runs ``daemon`` in the foreground, as Apache's ``bin/storm``
+    builds it (2.8): ``java -server <childopts> -D...  -cp <classpath> <main class>``,
+    with storm.home the versioned install and storm.yaml read from the config dir on the
+    classpath.  Returns ``argv`` (a list) and ``exec_start`` (for the unit).
+    """
+    home, conf = config["archive"]["home"], config["config_dir"]
+    yaml = config["storm_yaml"]
+    classpath = [f"{home}/*"] + ([f"{home}/lib-common/*"] if lib_common else []) + [
+        f"{home}/lib/*", f"{home}/extlib/*", f"{home}/extlib-daemon/*"]
+    if webapp:
+        classpath.append(f"{home}/lib-webapp/*")
+    classpath.append(conf)
+    argv = [f"{config['java']['home']}/bin/java", "-server",
+            *_opts(yaml.get(f"{daemon}.childopts")),
+            f"-Ddaemon.name={daemon}", "-Dstorm.options=", f"-Dstorm.home={home}",
+            f"-Dstorm.log.dir={config['log_dir']}",
+            f"-Djava.library.path={yaml.get('java.library.path', JAVA_LIBRARY_PATH)}",
+            "-Dstorm.conf.file=", "-cp", ":".join(classpath),
+            f"-Dlogfile.name={daemon}.log",
+            f"-Dlog4j.configurationFile={conf}/log4j2/cluster.xml",
+            "-Djava.deserialization.disabled=true", main]
+    return {"argv": argv, "exec_start": " ".join(_systemd_arg(a) for a in argv),
+            "webapp": webapp}
+
+
+def resolve(config, known_keys, releases, minion_id=None):
     """
     Validate the merged formula map and add: ``members`` (zookeeper, nimbus, supervisor),
     this minion's ``roles`` and ``address`` (its storm.local.hostname), ``storm_yaml`` (the
     whole storm.yaml as a mapping), ``archive`` (resolved source, checksum and paths),
-    ``home``, ``daemons_here`` (the daemons this host runs) and ``ui_url``.  Raises with the
-    pillar key named on bad input.
+    ``home``, ``release`` (the release line), ``daemons_here`` (the daemons this host
+    runs), ``launch`` (per daemon here: argv and the unit's ExecStart), ``nimbus_seeds``
+    and ``thrift_port`` (where the health checks ask the leader).  Raises with the pillar
+    key named on bad input.
 
     CLI Example:
 
@@ -164,9 +268,8 @@ def resolve(config, known_keys, minion_id=None):
     for daemon, value in (config.get("heap_mb") or {}).items():
         if not _positive(value, 64):
             _fail(f"heap_mb:{daemon}", f"{value!r} is not a heap size in MB (64 or more)")
-    version = str(config.get("version") or "").strip()
-    if not re.fullmatch(r"\d+\.\d+\.\d+(-[\w.]+)?", version):
-        _fail("version", f"{version!r} is not a Storm version such as 2.8.8")
+    info = release(config, releases)
+    version = str(config["version"]).strip()
 
     members = __salt__["clustermap.members"]()
     if not members["nimbus"]:
@@ -182,7 +285,7 @@ def resolve(config, known_keys, minion_id=None):
     if not _is_port(zk_port):
         raise CommandExecutionError(f"zookeeper:ports:client: {zk_port!r} is not a TCP port")
 
-    storm_yaml = checked_config(config, known, allowed)
+    storm_yaml = checked_config(config, known, allowed, info["keys"])
     storm_yaml.update({
         "storm.zookeeper.servers": [m["address"] for m in members["zookeeper"]],
         "storm.zookeeper.port": zk_port,
@@ -190,17 +293,27 @@ def resolve(config, known_keys, minion_id=None):
         "storm.local.dir": config["local_dir"],
         "storm.log.dir": config["log_dir"],
         "supervisor.slots.ports": slot_ports(config),
+        # Workers read worker.xml from here (the supervisor builds their command line).
+        "storm.log4j2.conf.dir": f"{config['config_dir'].rstrip('/')}/log4j2",
     })
+    # Nimbus' metrics store: under storm.local.dir, not storm_rocks under the read-only
+    # install (Storm's default).
+    storm_yaml.setdefault("storm.metricstore.rocksdb.location",
+                          f"{config['local_dir'].rstrip('/')}/storm_rocks")
+    if not str(storm_yaml["storm.metricstore.rocksdb.location"]).startswith("/"):
+        _fail("config:storm.metricstore.rocksdb.location", "must be an absolute path")
     for daemon, heap in (config.get("heap_mb") or {}).items():
         storm_yaml.setdefault(f"{daemon}.childopts", f"-Xmx{heap}m")
     if address:
         storm_yaml["storm.local.hostname"] = address
     for key in storm_yaml:
-        _check_key(key, known, allowed)
+        _check_key(key, known, allowed, info["keys"])
 
     java = dict(config.get("java") or {})
     java["home"] = str(java.get("home", "")).replace("{osarch}", __grains__.get("osarch", ""))
     archive = _archive(config, version)
+    daemon_info = (releases or {}).get("daemons") or {}
+    here = _daemons(config, roles, daemon_info, archive)
     config.update({
         "version": version,
         "members": members,
@@ -210,7 +323,11 @@ def resolve(config, known_keys, minion_id=None):
         "archive": archive,
         "home": archive["current"],
         "java": java,
-        "daemons_here": _daemons(config, roles),
-        "ui_url": f"http://{members['nimbus'][0]['address']}:{storm_yaml.get('ui.port', 8080)}",
+        "release": info,
+        "daemons_here": here,
+        "nimbus_seeds": storm_yaml["nimbus.seeds"],
+        "thrift_port": storm_yaml.get("nimbus.thrift.port", 6627),
     })
+    config["launch"] = {d: launch(config, d, daemon_info[d]["main"], daemon_info[d]["webapp"],
+                                  bool(info.get("lib_common"))) for d in here}
     return config

@@ -4,14 +4,14 @@ The streamparse topologies the storm formula submits, and what they write.
 ``resolve`` validates pillar ``storm:topologies`` (called by storm/map.jinja, so bad input
 stops the render naming the key).  The rest is what the ``storm_topology`` states and an
 operator use on the hosts: build a project's jar reproducibly, the deployment fingerprint,
-the running topology as the UI reports it, ``sparse`` submit and kill against the leader
+the running topology as the leader nimbus reports it, ``sparse`` submit and kill against the leader
 nimbus, and a summary of the iris sink's prediction files on a worker.
 
 CLI Examples:
 
 .. code-block:: bash
 
-    salt nimbus1 storm_topology.running http://10.0.0.21:8080 iris
+    salt nimbus1 storm_topology.running 10.0.0.21 iris
     salt sup1 storm_topology.predictions /var/lib/storm/iris/predictions-{task}.jsonl
 """
 
@@ -28,7 +28,7 @@ from salt.exceptions import CommandExecutionError
 __virtualname__ = "storm_topology"
 
 # The topology configuration key that carries the formula's fingerprint of a deployment
-# (jar + settings [+ model version]); read back from the UI's topology configuration.
+# (jar + settings [+ model version]); read back from the topology's configuration.
 FINGERPRINT_KEY = "salt.fingerprint"
 IF_CHANGED = ("replace", "keep")
 MODEL_CHANGE = ("follow", "resubmit")
@@ -194,40 +194,47 @@ def fingerprint(code, conf):
     return "sha256-" + hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def running(ui_url, name, timeout=5):
+def running(seeds, name, port=6627, timeout=5):
     """
-    The topology ``name`` as the UI reports it: ``None`` when not running, else ``id``,
-    ``status`` (ACTIVE, INACTIVE, KILLED, REBALANCING), ``fingerprint`` (from its
-    configuration, None when it was not submitted by the formula), ``workers`` (the UI's
-    worker list: host, port, componentNumTasks; empty until Storm has assigned it) and
-    ``tasks`` (tasks per component).
+    The topology ``name`` as the leader nimbus reports it (getClusterInfo,
+    getTopologyInfo, getTopologyConf over Thrift): ``None`` when not running, else
+    ``id``, ``status`` (ACTIVE, INACTIVE, KILLED, REBALANCING), ``fingerprint`` (from its
+    configuration, None when it was not submitted by the formula), ``placed`` (tasks per
+    component on each host: {host: {component: tasks}}; empty until Storm has assigned
+    it), ``tasks`` (assigned tasks per component), ``acked``/``failed`` (all-time counts
+    per component, 0 until the first 60 s metrics bucket) and ``errors`` (the last
+    errors per component).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt nimbus1 storm_topology.running 10.0.0.21 iris
     """
-    topologies = __salt__["storm_ui.get"](ui_url, "topology/summary", timeout)
-    found = [t for t in topologies.get("topologies", []) if t.get("name") == name]
+    found = __salt__["storm_nimbus.topology"](seeds, name, port, timeout)
     if not found:
         return None
-    summary = found[0]
-    detail = {}
-    if summary.get("status") != "KILLED":
-        detail = __salt__["storm_ui.get"](ui_url, f"topology/{summary['id']}", timeout)
-    conf = detail.get("configuration") or {}
-    tasks = {c.get("spoutId") or c.get("boltId"): c.get("tasks", 0)
-             for c in detail.get("spouts", []) + detail.get("bolts", [])}
-    return {"id": summary["id"], "status": summary.get("status"),
-            "fingerprint": conf.get(FINGERPRINT_KEY), "workers": detail.get("workers", []),
-            "tasks": tasks}
+    placed, tasks = {}, {}
+    for executor in found.get("executors", []):
+        component = executor["component"]
+        if component.startswith("__"):
+            continue
+        count = executor["task_end"] - executor["task_start"] + 1
+        here = placed.setdefault(executor["host"], {})
+        here[component] = here.get(component, 0) + count
+        tasks[component] = tasks.get(component, 0) + count
+    components = found.get("components", {})
+    return {"id": found["id"], "status": found["status"],
+            "fingerprint": (found.get("conf") or {}).get(FINGERPRINT_KEY),
+            "placed": placed, "tasks": tasks, "workers": found.get("workers", []),
+            "acked": {c: v.get("acked", 0) for c, v in components.items()},
+            "failed": {c: v.get("failed", 0) for c, v in components.items()},
+            "errors": found.get("errors", {})}
 
 
-def leader(ui_url, seeds, port=6627, timeout=5):
-    """``host:port`` of the leader nimbus (uploads go there only), else the first seed."""
-    try:
-        nimbuses = __salt__["storm_ui.get"](ui_url, "nimbus/summary", timeout)
-        for nimbus in nimbuses.get("nimbuses", []):
-            if nimbus.get("status") == "Leader":
-                return f"{nimbus['host']}:{nimbus['port']}"
-    except CommandExecutionError:
-        pass
-    return f"{seeds[0]}:{port}"
+def leader(seeds, port=6627, timeout=5):
+    """``host:port`` of the leader nimbus, asked over Thrift (uploads go there only)."""
+    return __salt__["storm_nimbus.leader_address"](seeds, port, timeout)
 
 
 def config_json(path, nimbus, virtualenv_root, virtualenv_name, options, env="prod",

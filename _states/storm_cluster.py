@@ -1,7 +1,9 @@
 """
-Bounded waits on a Storm cluster's health as its UI reports it, for the formula and the
-orchestrate: a nimbus leader, every supervisor registered with its slots, a topology
-ACTIVE.  They change nothing and report no changes.
+Bounded waits on a Storm cluster's health as the leader nimbus reports it over its Thrift
+API (the storm_nimbus module), for the formula and the orchestrate: a nimbus leader, every
+supervisor registered with its slots, a topology ACTIVE.  They change nothing and report
+no changes.  They run on a cluster host (the first nimbus, or the supervisor itself), so
+Nimbus' Thrift port need only be reachable inside the cluster, not from the master.
 """
 
 import time
@@ -14,9 +16,10 @@ FRESH_SLACK = 15
 
 
 def __virtual__():
-    if "storm_ui.summary" in __salt__:
+    if "storm_nimbus.summary" in __salt__:
         return __virtualname__
-    return (False, "the storm_ui execution module is not synced")
+    return (False, "the storm_nimbus execution module is not loaded (synced, with thriftpy2 "
+            "in Salt's Python)")
 
 
 def _wait(name, check, timeout, interval):
@@ -39,27 +42,29 @@ def _wait(name, check, timeout, interval):
         time.sleep(float(interval))
 
 
-def nimbus_leader(name, ui_url, timeout=180, interval=3):
+def nimbus_leader(name, seeds, port=6627, timeout=180, interval=3):
     """
-    Wait until exactly one nimbus is the Leader.
+    Wait until exactly one nimbus is the leader.
 
     .. code-block:: yaml
 
         storm-leader:
           storm_cluster.nimbus_leader:
-            - ui_url: http://10.0.0.21:8080
+            - seeds: [10.0.0.21]
     """
     def check():
-        nimbuses = __salt__["storm_ui.get"](ui_url, "nimbus/summary").get("nimbuses", [])
-        states = ", ".join(f"{n.get('host')}:{n.get('port')} {n.get('status')}"
+        nimbuses = __salt__["storm_nimbus.summary"](seeds, port)["nimbuses"]
+        states = ", ".join(f"{n.get('host')}:{n.get('port')} "
+                           f"{'leader' if n.get('is_leader') else 'not a leader'} "
+                           f"(Storm {n.get('version')})"
                            for n in nimbuses) or "no nimbus registered"
-        leaders = [n for n in nimbuses if n.get("status") == "Leader"]
+        leaders = [n for n in nimbuses if n.get("is_leader")]
         return len(leaders) == 1, f"nimbuses: {states}"
     return _wait(name, check, timeout, interval)
 
 
-def supervisors_registered(name, ui_url, hosts, slots=None, fresh=False, timeout=180,
-                           interval=3):
+def supervisors_registered(name, seeds, hosts, slots=None, fresh=False, port=6627,
+                           timeout=180, interval=3):
     """
     Wait until a supervisor is registered for every address in ``hosts``, each with
     ``slots`` slots when given.  With ``fresh`` the registration must be younger than
@@ -70,24 +75,24 @@ def supervisors_registered(name, ui_url, hosts, slots=None, fresh=False, timeout
 
         storm-supervisors:
           storm_cluster.supervisors_registered:
-            - ui_url: http://10.0.0.21:8080
+            - seeds: [10.0.0.21]
             - hosts: [10.0.0.31, 10.0.0.32]
             - slots: 4
     """
     started = time.monotonic()
 
     def check():
-        entries = __salt__["storm_ui.get"](ui_url, "supervisor/summary").get("supervisors", [])
+        entries = __salt__["storm_nimbus.summary"](seeds, port)["supervisors"]
         if fresh:
             # A lingering old entry must neither count nor hide the new one; an entry
             # without an uptime cannot show it is new.
             young = time.monotonic() - started + FRESH_SLACK
-            entries = [s for s in entries if s.get("uptimeSeconds") is not None
-                       and s["uptimeSeconds"] <= young]
+            entries = [s for s in entries if s.get("uptime_secs") is not None
+                       and s["uptime_secs"] <= young]
         found = {s.get("host"): s for s in entries}
         missing = [h for h in hosts if h not in found]
-        wrong = [f"{h} has {found[h].get('slotsTotal')} slots" for h in hosts
-                 if h in found and slots is not None and found[h].get("slotsTotal") != slots]
+        wrong = [f"{h} has {found[h].get('slots_total')} slots" for h in hosts
+                 if h in found and slots is not None and found[h].get("slots_total") != slots]
         problems = ([f"not registered: {', '.join(missing)}"] if missing else []) + wrong
         if problems:
             return False, "; ".join(problems)
@@ -96,7 +101,7 @@ def supervisors_registered(name, ui_url, hosts, slots=None, fresh=False, timeout
     return _wait(name, check, timeout, interval)
 
 
-def topology_active(name, ui_url, timeout=180, interval=3):
+def topology_active(name, seeds, port=6627, timeout=180, interval=3):
     """
     Wait until the topology ``name`` is ACTIVE.
 
@@ -104,10 +109,10 @@ def topology_active(name, ui_url, timeout=180, interval=3):
 
         iris:
           storm_cluster.topology_active:
-            - ui_url: http://10.0.0.21:8080
+            - seeds: [10.0.0.21]
     """
     def check():
-        topologies = __salt__["storm_ui.get"](ui_url, "topology/summary").get("topologies", [])
+        topologies = __salt__["storm_nimbus.summary"](seeds, port)["topologies"]
         status = {t.get("name"): t.get("status") for t in topologies}
         return status.get(name) == "ACTIVE", f"topology {name}: {status.get(name, 'absent')}"
     return _wait(name, check, timeout, interval)

@@ -26,9 +26,9 @@ FINGERPRINT_KEY = "salt.fingerprint"
 
 
 def __virtual__():
-    if "storm_topology.running" in __salt__ and "storm_ui.get" in __salt__:
+    if "storm_topology.running" in __salt__ and "storm_nimbus.topology" in __salt__:
         return __virtualname__
-    return (False, "the storm_topology and storm_ui execution modules are not synced")
+    return (False, "the storm_topology and storm_nimbus execution modules are not loaded")
 
 
 def _until(check, timeout, interval):
@@ -44,7 +44,7 @@ def _until(check, timeout, interval):
         time.sleep(float(interval))
 
 
-def submitted(name, project, ui_url, nimbus_seeds, virtualenv_root, virtualenv_name,
+def submitted(name, project, nimbus_seeds, virtualenv_root, virtualenv_name,
               options=None, workers=1, nimbus_port=6627, model_version=None,
               model_change="follow", if_changed="replace", kill_wait=30, workdir=None,
               environment="prod", worker_hosts=None, timeout=180, interval=3,
@@ -58,7 +58,6 @@ def submitted(name, project, ui_url, nimbus_seeds, virtualenv_root, virtualenv_n
         iris:
           storm_topology.submitted:
             - project: /opt/storm/topologies/iris/project
-            - ui_url: http://10.0.0.21:8080
             - nimbus_seeds: [10.0.0.21]
             - virtualenv_root: /opt/conda/envs
             - virtualenv_name: storm-worker
@@ -82,7 +81,7 @@ def submitted(name, project, ui_url, nimbus_seeds, virtualenv_root, virtualenv_n
     try:
         wanted = mod["storm_topology.fingerprint"](
             mod["storm_topology.code_digest"](project), identity)
-        current = mod["storm_topology.running"](ui_url, name)
+        current = mod["storm_topology.running"](nimbus_seeds, name, nimbus_port)
     except CommandExecutionError as exc:
         ret["comment"] = str(exc)
         return ret
@@ -100,7 +99,8 @@ def submitted(name, project, ui_url, nimbus_seeds, virtualenv_root, virtualenv_n
                               "and re-run")
             return ret
         # REBALANCING: Storm is mid-operation; wait for ACTIVE rather than kill it.
-        return _active(ret, ui_url, name, timeout, interval, f"{name} is {current['status']}")
+        return _active(ret, nimbus_seeds, nimbus_port, name, timeout, interval,
+                       f"{name} is {current['status']}")
     if current and current["status"] != "KILLED" and if_changed == "keep":
         ret["result"] = True
         ret["comment"] = (f"{name} ({current['id']}) runs fingerprint "
@@ -119,7 +119,7 @@ def submitted(name, project, ui_url, nimbus_seeds, virtualenv_root, virtualenv_n
     try:
         os.makedirs(workdir, exist_ok=True)
         mod["storm_topology.build_jar"](project, jar, python)
-        nimbus = mod["storm_topology.leader"](ui_url, nimbus_seeds, nimbus_port)
+        nimbus = mod["storm_topology.leader"](nimbus_seeds, nimbus_port)
         mod["storm_topology.config_json"](config, nimbus, virtualenv_root, virtualenv_name,
                                           conf, environment, worker_hosts)
         common = ["-e", environment, "--config", config, "-n", name]
@@ -128,7 +128,7 @@ def submitted(name, project, ui_url, nimbus_seeds, virtualenv_root, virtualenv_n
                                          ["kill", *common, "--wait", str(kill_wait)])
         if current:
             gone, detail = _until(
-                lambda: (mod["storm_topology.running"](ui_url, name) is None,
+                lambda: (mod["storm_topology.running"](nimbus_seeds, name, nimbus_port) is None,
                          f"{name} is still listed"),
                 float(kill_wait) + float(timeout), interval)
             if not gone:
@@ -145,18 +145,19 @@ def submitted(name, project, ui_url, nimbus_seeds, virtualenv_root, virtualenv_n
     ret["changes"] = {"fingerprint": {"old": (current or {}).get("fingerprint"),
                                       "new": wanted},
                       "topology": {"old": (current or {}).get("id"), "new": None}}
-    ret = _active(ret, ui_url, name, timeout, interval, f"{verb}ed {name} on {nimbus}")
+    ret = _active(ret, nimbus_seeds, nimbus_port, name, timeout, interval,
+                  f"{verb}ed {name} on {nimbus}")
     try:
-        now = mod["storm_topology.running"](ui_url, name)
+        now = mod["storm_topology.running"](nimbus_seeds, name, nimbus_port)
         ret["changes"]["topology"]["new"] = (now or {}).get("id")
     except CommandExecutionError:
         pass
     return ret
 
 
-def _active(ret, ui_url, name, timeout, interval, what):
+def _active(ret, seeds, port, name, timeout, interval, what):
     def check():
-        now = __salt__["storm_topology.running"](ui_url, name)
+        now = __salt__["storm_topology.running"](seeds, name, port)
         status = (now or {}).get("status", "absent")
         return status == "ACTIVE", f"{name}: {status}"
     done, detail = _until(check, timeout, interval)
@@ -166,8 +167,8 @@ def _active(ret, ui_url, name, timeout, interval, what):
     return ret
 
 
-def predictions_seen(name, results_path, ui_url, host, component="sink", model_version=None,
-                     timeout=120, interval=2):
+def predictions_seen(name, results_path, nimbus_seeds, host, component="sink",
+                     model_version=None, nimbus_port=6627, timeout=120, interval=2):
     """
     Wait until the sink of topology ``name`` writes new predictions into
     ``results_path`` (``{task}`` matches every task's file) on this host, with
@@ -180,13 +181,13 @@ def predictions_seen(name, results_path, ui_url, host, component="sink", model_v
           storm_topology.predictions_seen:
             - name: iris
             - results_path: /var/lib/storm/iris/predictions-{task}.jsonl
-            - ui_url: http://10.0.0.21:8080
+            - nimbus_seeds: [10.0.0.21]
             - host: 10.0.0.31
     """
     ret = {"name": name, "changes": {}, "result": False, "comment": ""}
     mod = __salt__
     try:
-        current = mod["storm_topology.running"](ui_url, name)
+        current = mod["storm_topology.running"](nimbus_seeds, name, nimbus_port)
     except CommandExecutionError as exc:
         ret["comment"] = str(exc)
         return ret
@@ -195,22 +196,21 @@ def predictions_seen(name, results_path, ui_url, host, component="sink", model_v
         ret["result"] = None if __opts__["test"] else False
         return ret
 
-    # ACTIVE comes before the assignment: wait until every task of the component is
-    # placed, or "no task on this host" would be said of every host.
+    # ACTIVE comes before the assignment: wait until the component is placed (Nimbus
+    # writes a topology's assignment whole), or "no task on this host" would be said of
+    # every host.
     def placed():
-        now = mod["storm_topology.running"](ui_url, name) or {"workers": [], "tasks": {}}
-        total = sum(w.get("componentNumTasks", {}).get(component, 0) for w in now["workers"])
-        wanted = now["tasks"].get(component)
+        now = mod["storm_topology.running"](nimbus_seeds, name, nimbus_port) or {
+            "placed": {}, "tasks": {}}
         current.update(now)
-        return bool(wanted) and total == wanted, (
-            f"{total} of {wanted} {component} tasks of {name} assigned")
+        total = now["tasks"].get(component, 0)
+        return bool(total), f"{total} {component} tasks of {name} assigned"
     done, detail = _until(placed, 0 if __opts__["test"] else timeout, interval)
     if not done:
         ret["result"] = None if __opts__["test"] else False
         ret["comment"] = f"not after {timeout}s: {detail}"
         return ret
-    tasks = sum(w.get("componentNumTasks", {}).get(component, 0)
-                for w in current["workers"] if w.get("host") == host)
+    tasks = current["placed"].get(host, {}).get(component, 0)
     if not tasks:
         ret["result"] = True
         ret["comment"] = f"no {component} task of {name} runs on {host}"

@@ -3,13 +3,14 @@
 # Debian packages for the lab, and the one virtualenv (Salt, pytest, linters) built with
 # Debian's own python3 so that it also runs inside the lab hosts.  Reuses what is present.
 # (Debian's zookeeper package on the machine itself only provides the jars from which
-# test/standins/build_zookeeper.py assembles the archive-install test artifact.)
+# test/standins/build_zookeeper.py assembles the archive-install test artifact; Maven
+# resolves Storm's release jars for tools/storm_dist.py.)
 set -euo pipefail
 
 VENV=${LAB_VENV:-/opt/storm-sklearn-lab/venv}
 HERE=$(cd "$(dirname "$0")" && pwd)
 REQUIREMENTS="$HERE/requirements.txt"
-APT_PACKAGES=(debootstrap systemd-container apt-cacher-ng iproute2 python3-venv zookeeper
+APT_PACKAGES=(debootstrap systemd-container apt-cacher-ng iproute2 python3-venv zookeeper maven
               ca-certificates)
 
 step() { printf '[bootstrap %4ss] %s\n' "$SECONDS" "$*"; }

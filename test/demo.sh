@@ -16,14 +16,17 @@ step "booting the lab from $TOPOLOGY (first run builds the Debian image: ~1 min)
 lab up --topology "$TOPOLOGY"
 
 if grep -q 'nimbus' "$TOPOLOGY"; then
-  if [ -n "${STORM_SOURCE:-}" ]; then storm_from="the real tarball $STORM_SOURCE"
-  else storm_from="the stand-in built by test/standins/build_storm.py"; fi
+  if [ -n "${STORM_SOURCE:-}" ]; then storm_from="Apache's tarball $STORM_SOURCE"
+  else storm_from="Apache's release jars, assembled by tools/storm_dist.py"; fi
   if [ -n "${MINIFORGE_SOURCE:-}" ]; then conda_from="the real installer $MINIFORGE_SOURCE"
   else conda_from="the stand-in built by test/standins/build_miniforge.py"; fi
   step "Storm comes from $storm_from; Miniforge from $conda_from"
-  step "building the stand-ins for the downloads this machine cannot reach (see test/standins)"
   PY="$VENV/bin/python"
-  [ -n "${STORM_SOURCE:-}" ] || "$PY" test/standins/build_storm.py --out build/standins
+  if [ -z "${STORM_SOURCE:-}" ]; then
+    step "assembling Apache Storm ${STORM_VERSION:-2.8.3} from its release jars (cached after the first run)"
+    "$PY" tools/storm_dist.py --version "${STORM_VERSION:-2.8.3}" --out build/storm
+  fi
+  step "building the Miniforge stand-in (its download site is out of reach; see test/standins)"
   [ -n "${MINIFORGE_SOURCE:-}" ] || "$PY" test/standins/build_miniforge.py --out build/standins
   step "filling the lab's Python package mirror with the workers' packages"
   PYTHONPATH=test "$PY" -c 'from lab import wheelhouse_add; wheelhouse_add(["numpy==2.4.6",
@@ -44,8 +47,8 @@ step "quorum as ZooKeeper reports it (zookeeper_quorum.quorum on zk1)"
 quiet lab salt -- -l error zk1 zookeeper_quorum.quorum --out=json \
   | "$VENV/bin/python" test/demo_summary.py quorum
 if grep -q 'nimbus' "$TOPOLOGY"; then
-  step "Storm as its UI reports it (storm_ui.summary on nimbus1)"
-  quiet lab salt -- -l error nimbus1 storm_ui.summary http://10.77.0.21:8080 --out=json \
+  step "Storm as its leader nimbus reports it over Thrift (storm_nimbus.summary on nimbus1)"
+  quiet lab salt -- -l error nimbus1 storm_nimbus.summary 10.77.0.21 --out=json \
     | "$VENV/bin/python" test/demo_summary.py storm
   step "the model on each worker (sklearn_model.current, verified at deploy)"
   for w in sup1 sup2; do

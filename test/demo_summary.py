@@ -1,5 +1,6 @@
 """Prints, briefly, what `make demo` asked Salt for: `quorum` reads the JSON of
-`salt zk1 zookeeper_quorum.quorum`, `storm` the JSON of `salt nimbus1 storm_ui.summary`,
+`salt zk1 zookeeper_quorum.quorum`, `storm` the JSON of `salt nimbus1 storm_nimbus.summary`
+(the leader nimbus over Thrift),
 `predictions` the JSON of `salt -L sup1,sup2 storm_topology.predictions <path>`."""
 
 import json
@@ -14,11 +15,14 @@ def quorum(answer):
 
 
 def storm(summary):
-    print(f"  leader: {summary['leader']}  (storm {summary['cluster']['stormVersion']})")
+    versions = sorted({n["version"] for n in summary["nimbuses"] if n.get("version")})
+    print(f"  leader: {summary['leader']}  (Apache Storm {', '.join(versions)}, "
+          "as nimbus reports it)")
     for sup in summary["supervisors"]:
-        print(f"  supervisor {sup['host']}: {sup['slotsTotal']} slots, {sup['slotsUsed']} used")
-    names = [f"{t['name']} {t['status']} ({t['id']}, {t['workersTotal']} workers, "
-             f"{t['executorsTotal']} executors, up {t['uptime']})"
+        print(f"  supervisor {sup['host']}: {sup['slots_total']} slots, "
+              f"{sup['slots_used']} used (Storm {sup.get('version')})")
+    names = [f"{t['name']} {t['status']} ({t['id']}, {t['num_workers']} workers, "
+             f"{t['num_executors']} executors, up {t['uptime_secs']}s)"
              for t in summary["topologies"]] or ["none yet"]
     print(f"  topologies: {', '.join(names)}")
 

@@ -56,3 +56,30 @@ storm-config-file-env-file-managed:
         storm: {{ storm | json }}
     - require:
       - file: storm-config-file-config-dir-file-directory
+
+storm-config-file-log4j2-dir-file-directory:
+  file.directory:
+    - name: {{ storm.config_dir }}/log4j2
+    - user: root
+    - group: {{ storm.rootgroup }}
+    - mode: '0755'
+    - require:
+      - file: storm-config-file-config-dir-file-directory
+
+{#- The daemons' (cluster.xml) and workers' (worker.xml) logging: the formula's own, so
+    the same files serve Apache's tarball and an install without log4j2/. #}
+{%- for name in ['cluster', 'worker'] %}
+
+storm-config-file-log4j2-{{ name }}-file-managed:
+  file.managed:
+    - name: {{ storm.config_dir }}/log4j2/{{ name }}.xml
+    - source: {{ files_switch(['log4j2/' ~ name ~ '.xml.jinja'], lookup='storm-config-file-log4j2-' ~ name ~ '-file-managed') }}
+    - template: jinja
+    - user: root
+    - group: {{ user.group }}
+    - mode: '0640'
+    - context:
+        storm: {{ storm | json }}
+    - require:
+      - file: storm-config-file-log4j2-dir-file-directory
+{%- endfor %}

@@ -11,7 +11,8 @@ storm-health-predictions-{{ topo.name }}-storm_topology-predictions_seen:
   storm_topology.predictions_seen:
     - name: {{ topo.name }}
     - results_path: {{ topo.options['iris.results.path'] | json }}
-    - ui_url: {{ storm.ui_url }}
+    - nimbus_seeds: {{ storm.nimbus_seeds | json }}
+    - nimbus_port: {{ storm.thrift_port }}
     - host: {{ storm.address }}
     - model_version: {{ topo.model_version | json }}
     - timeout: {{ storm.health.timeout }}

@@ -6,7 +6,8 @@
 
 storm-health-supervisors-storm_cluster-supervisors_registered:
   storm_cluster.supervisors_registered:
-    - ui_url: {{ storm.ui_url }}
+    - seeds: {{ storm.nimbus_seeds | json }}
+    - port: {{ storm.thrift_port }}
     - hosts: {{ storm.members.supervisor | map(attribute='address') | list | json }}
     - slots: {{ storm.storm_yaml['supervisor.slots.ports'] | length }}
     - timeout: {{ storm.health.timeout }}

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-# Waits (bounded) until every enabled topology is ACTIVE in the UI.  Changes nothing.
+# Waits (bounded) until every enabled topology is ACTIVE (per the leader nimbus).  Changes nothing.
 {%- set tplroot = tpldir.split('/')[0] %}
 {%- from tplroot ~ "/map.jinja" import mapdata as storm with context %}
 {%- for topo in storm.topologies %}
@@ -8,7 +8,8 @@
 storm-health-topology-{{ topo.name }}-storm_cluster-topology_active:
   storm_cluster.topology_active:
     - name: {{ topo.name }}
-    - ui_url: {{ storm.ui_url }}
+    - seeds: {{ storm.nimbus_seeds | json }}
+    - port: {{ storm.thrift_port }}
     - timeout: {{ storm.health.timeout }}
     - interval: {{ storm.health.interval }}
 {%- else %}

@@ -9,6 +9,18 @@ include:
 
 {#- One unit per daemon this host's roles call for, all from one template. #}
 {%- for daemon in storm.daemons_here %}
+{%-   if storm.launch[daemon].webapp %}
+
+# The render refused this daemon when storm:archive:webapp is false; this catches an
+# install that says it has lib-webapp/ but does not, before the unit is written.
+storm-service-running-{{ daemon }}-webapp-file-exists:
+  file.exists:
+    - name: {{ storm.archive.home }}/lib-webapp
+    - require:
+      - sls: {{ tplroot }}.config
+    - require_in:
+      - file: storm-service-running-{{ daemon }}-unit-file-managed
+{%-   endif %}
 
 storm-service-running-{{ daemon }}-unit-file-managed:
   file.managed:
@@ -55,7 +67,8 @@ storm-service-running-{{ daemon }}-service-running:
 storm-service-running-supervisor-storm_cluster-supervisors_registered:
   storm_cluster.supervisors_registered:
     - name: {{ storm.address }}
-    - ui_url: {{ storm.ui_url }}
+    - seeds: {{ storm.nimbus_seeds | json }}
+    - port: {{ storm.thrift_port }}
     - hosts: [{{ storm.address }}]
     - slots: {{ storm.storm_yaml['supervisor.slots.ports'] | length }}
     - fresh: true

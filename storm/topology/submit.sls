@@ -25,7 +25,6 @@ storm-topology-submit-{{ topo.name }}-storm_topology-submitted:
     - name: {{ topo.name }}
     - project: {{ topo.workdir }}/project
     - workdir: {{ topo.workdir }}
-    - ui_url: {{ storm.ui_url }}
     - nimbus_seeds: {{ storm.storm_yaml['nimbus.seeds'] | json }}
     - nimbus_port: {{ storm.storm_yaml['nimbus.thrift.port'] }}
     - virtualenv_root: {{ topo.virtualenv_root }}

@@ -1,8 +1,11 @@
 """
 The bundled iris topology end to end on the six-host lab, as the real orchestrate submitted
-it (the `cluster` fixture): ACTIVE in the UI with the formula's fingerprint, predictions
-written on both supervisors by the deployed model, accuracy on iris, re-runs that leave
-it alone, and a file of new samples fed into the spout's source directory classified.
+it (the `cluster` fixture) to Apache Storm's leader nimbus: ACTIVE with the formula's
+fingerprint (asked over Nimbus' Thrift API), its Python components run by Storm's own
+ShellSpout/ShellBolt, tuples acked and none failed by Storm's counters, predictions written
+on both supervisors by the deployed model, accuracy on iris, re-runs that leave it alone,
+workers that outlive a supervisor restart, and a file of new samples fed into the spout's
+source directory classified.
 """
 
 import json
@@ -12,18 +15,18 @@ import pytest
 from orchestrate import run
 
 pytestmark = [pytest.mark.lab, pytest.mark.lab_topology("test/lab_topologies/cluster6.yaml")]
-UI = "http://10.77.0.21:8080"
+SEEDS = "10.77.0.21"
 RESULTS = "/var/lib/storm/iris/predictions-{task}.jsonl"
 SUPERVISORS = {"sup1": "10.77.0.31", "sup2": "10.77.0.32"}
 INBOX = "/var/lib/storm/iris/inbox"
 
 
-def ui(lab, path):
-    return lab.salt("nimbus1", "storm_ui.get", UI, path)["nimbus1"]
+def nimbus(lab, function, *args):
+    return lab.salt("nimbus1", f"storm_nimbus.{function}", SEEDS, *args)["nimbus1"]
 
 
 def iris(lab):
-    return lab.salt("nimbus1", "storm_topology.running", UI, "iris")["nimbus1"]
+    return lab.salt("nimbus1", "storm_topology.running", SEEDS, "iris")["nimbus1"]
 
 
 def predictions(lab, tail=0):
@@ -42,17 +45,48 @@ def wait(what, check, timeout=90, interval=2):
 
 
 def test_topology_is_active_with_the_formulas_fingerprint(cluster):
-    summary = [t for t in ui(cluster, "topology/summary")["topologies"] if t["name"] == "iris"]
+    summary = [t for t in nimbus(cluster, "summary")["topologies"] if t["name"] == "iris"]
     assert [t["status"] for t in summary] == ["ACTIVE"]
-    detail = ui(cluster, f"topology/{summary[0]['id']}")
-    assert detail["configuration"]["salt.fingerprint"].startswith("sha256-")
-    assert detail["configuration"]["topology.workers"] == 2
-    assert {c["spoutId"] for c in detail["spouts"]} == {"iris_spout"}
-    assert {c["boltId"] for c in detail["bolts"]} == {"classifier", "sink"}
+    detail = nimbus(cluster, "topology", "iris")
+    assert detail["conf"]["salt.fingerprint"].startswith("sha256-")
+    assert detail["conf"]["topology.workers"] == 2
+    assert set(detail["components"]) == {"iris_spout", "classifier", "sink"}
     # One worker on each supervisor, and a sink task on each (the default parallelism).
-    hosts = {w["host"]: w["componentNumTasks"] for w in detail["workers"]}
-    assert sorted(hosts) == sorted(SUPERVISORS.values())
-    assert all(tasks.get("sink") == 1 for tasks in hosts.values()), hosts
+    placed = iris(cluster)["placed"]
+    assert sorted(placed) == sorted(SUPERVISORS.values()), placed
+    assert all(tasks.get("sink") == 1 for tasks in placed.values()), placed
+
+
+def test_storm_counts_tuples_acked_and_none_failed(cluster):
+    """Storm's own counters (the first 60 s metrics bucket must have passed): the spout's
+    tuples are acked by Storm's ackers, none failed, and no component reported an error."""
+    def counted():
+        now = iris(cluster)
+        return now if now["acked"].get("iris_spout", 0) > 0 else None
+    now = wait("acked tuples in Storm's counters", counted, timeout=150, interval=5)
+    assert now["acked"]["sink"] > 0 and now["acked"]["classifier"] > 0, now["acked"]
+    assert sum(now["failed"].values()) == 0, now["failed"]
+    assert not any(now["errors"].values()), now["errors"]
+
+
+def test_workers_survive_a_supervisor_restart(cluster):
+    """KillMode=process: restarting a supervisor leaves its workers (the worker and
+    LogWriter JVMs and the Python processes) running; the new supervisor adopts them."""
+    def workers(host):
+        out = cluster.exec(host, "pgrep -u storm -f 'org.apache.storm.daemon.worker.Worker "
+                                 "|streamparse_run' | sort", check=False).stdout
+        return out.split()
+    before = workers("sup1")
+    assert before, "no worker processes on sup1"
+    supervisor = cluster.exec("sup1", "systemctl show -p MainPID --value "
+                                      "storm-supervisor").stdout.strip()
+    cluster.exec("sup1", "systemctl restart storm-supervisor")
+    assert cluster.exec("sup1", "systemctl show -p MainPID --value "
+                                "storm-supervisor").stdout.strip() != supervisor
+    time.sleep(20)  # the supervisor's sync loop would relaunch workers it disowned
+    assert workers("sup1") == before
+    lines = predictions(cluster)["sup1"]["lines"]
+    wait("sup1's sink still writing", lambda: predictions(cluster)["sup1"]["lines"] > lines)
 
 
 def test_predictions_on_both_supervisors_with_iris_accuracy(cluster):
@@ -117,8 +151,9 @@ def test_a_file_fed_into_the_spouts_source_is_classified(cluster):
     assert now["status"] == "ACTIVE" and now["id"] != before["id"]
     assert now["fingerprint"] != before["fingerprint"]
 
-    spout_host = next(h for h, a in SUPERVISORS.items() for w in now["workers"]
-                      if w["host"] == a and w["componentNumTasks"].get("iris_spout"))
+    placed = wait("the new topology assigned", lambda: iris(cluster)["placed"])
+    spout_host = next(h for h, a in SUPERVISORS.items()
+                      if placed.get(a, {}).get("iris_spout"))
     samples = [
         {"id": "fed-setosa", "features": [5.0, 3.4, 1.5, 0.2], "label": "setosa"},
         {"id": "fed-versicolor", "features": [6.0, 2.8, 4.4, 1.3], "label": "versicolor"},

@@ -120,10 +120,9 @@ def test_new_version_switches_while_the_old_mapping_keeps_predicting(cluster):
         assert alive.returncode == 0 and after > before, (before, after)
         # The running topology's classifier on sup1 follows `current` without a restart:
         # predictions of version 3 appear (written by whichever host's sink got them).
-        running = cluster.salt("nimbus1", "storm_topology.running",
-                               "http://10.77.0.21:8080", "iris")["nimbus1"]
-        assert any(w["host"] == "10.77.0.31" and w["componentNumTasks"].get("classifier")
-                   for w in running["workers"]), running["workers"]
+        running = cluster.salt("nimbus1", "storm_topology.running", "10.77.0.21",
+                               "iris")["nimbus1"]
+        assert running["placed"].get("10.77.0.31", {}).get("classifier"), running["placed"]
         deadline = time.monotonic() + 60
         while not any(
                 "3" in (found or {}).get("model_versions", {})

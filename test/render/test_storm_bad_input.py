@@ -22,7 +22,34 @@ def iris(**settings):
 
 CASES = {
     "unknown key": (cluster(config={"supervisor.slot.ports": [6700]}),
-                    "storm:config:supervisor.slot.ports: is not a key Storm 2.8 knows"),
+                    "storm:config:supervisor.slot.ports: is not a key Storm 2.8.3 knows"),
+    "ui without lib-webapp": (cluster(archive={"source_hash": HASH, "webapp": False}),
+                              "storm:daemons:ui: enabled, but the install from "
+                              "storm:archive:source has no lib-webapp/"),
+    "logviewer without lib-webapp": (
+        cluster(archive={"source_hash": HASH, "webapp": False}, daemons={"ui": False}),
+        "storm:daemons:logviewer: enabled, but the install"),
+    "java older than the release's minimum": (
+        cluster(java={"version": 8}),
+        "storm:java:version: Java 8 is older than Storm 2.8's minimum, Java 11"),
+    "storm 3 on java 17": (cluster(version="3.1.0"),
+                           "storm:java:version: Java 17 is older than Storm 3.1's minimum, "
+                           "Java 25"),
+    "a line without a key list": (cluster(version="3.1.0", java={"version": 25}),
+                                  "storm:version: 3.1.0: the formula ships no key list for "
+                                  "Storm 3.1"),
+    "an unknown release line": (cluster(version="2.9.0"),
+                                "storm:version: 2.9.0: the formula knows Storm 2.6, 2.7, "
+                                "2.8, 3.0, 3.1, not 2.9"),
+    "not a release": (cluster(version="latest"),
+                      "storm:version: 'latest' is not a Storm release such as 2.8.3"),
+    "an unknown daemon switch": (cluster(daemons={"nimbus": False}),
+                                 "storm:daemons:nimbus: is not an optional daemon"),
+    "md5 checksum": (cluster(archive={"source_hash": "md5=" + "a" * 32}),
+                     "storm:archive:source_hash: 'md5' is not a checksum the formulas "
+                     "accept; give sha256= or sha512="),
+    "log4j2 in storm.yaml": (cluster(config={"storm.log4j2.conf.dir": "/tmp"}),
+                             "storm:config:storm.log4j2.conf.dir: is computed by the formula"),
     "computed key": (cluster(config={"nimbus.seeds": ["x"]}),
                      "storm:config:nimbus.seeds: is computed by the formula"),
     "no nimbus": ({"cluster": {"zookeeper": ZK, "supervisor": ["s1"]},

@@ -25,6 +25,11 @@ CASES = {
                    ["192.0.2.41"], 2281, ["192.0.2.42"], [7000, 7001]),
 }
 ADDRESSES = {"nimbus1": "10.0.0.21", "sup1": "10.0.0.31", "sup2": "10.0.0.32"}
+HOME = "/opt/storm/apache-storm-2.8.3"
+MAIN = {"nimbus": "org.apache.storm.daemon.nimbus.Nimbus",
+        "supervisor": "org.apache.storm.daemon.supervisor.Supervisor",
+        "ui": "org.apache.storm.daemon.ui.UIServer",
+        "logviewer": "org.apache.storm.daemon.logviewer.LogviewerServer"}
 
 
 def storm_yaml(files):
@@ -58,12 +63,82 @@ def test_storm_yaml_follows_membership(minion, case):
             ["supervisor", "logviewer"] if "supervisor" in roles else [])
         assert sorted(files["units"]) == sorted(expected_units)
         for daemon, unit in files["units"].items():
-            assert f"ExecStart=/opt/storm/current/bin/storm {daemon}\n" in unit
-            assert "User=storm" in unit and "Environment=STORM_CONF_DIR=/etc/storm" in unit
+            check_launch(daemon, unit, files["launch"][daemon], conf)
         assert "export JAVA_HOME=/usr/lib/jvm/java-17-openjdk-" in files["env"]
+        assert conf["storm.log4j2.conf.dir"] == "/etc/storm/log4j2"
+        assert conf["storm.metricstore.rocksdb.location"] == "/var/lib/storm/storm_rocks"
         if case == "example":
             assert conf["storm.local.hostname"] == ADDRESSES[minion_id]
             assert conf["topology.message.timeout.secs"] == 30
+
+
+def check_launch(daemon, unit, launch, conf):
+    """The unit runs the JVM Apache's bin/storm would exec for the daemon, itself."""
+    assert f"ExecStart={launch['exec_start']}\n" in unit
+    exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    assert "bin/storm" not in exec_start and "python" not in exec_start
+    argv = launch["argv"]
+    assert argv[0].startswith("/usr/lib/jvm/java-17-openjdk-") and argv[0].endswith("/bin/java")
+    assert argv[1] == "-server" and argv[-1] == MAIN[daemon]
+    # The daemon's childopts (the heap from heap_mb) come before the system properties.
+    assert argv[2:2 + len(conf[f"{daemon}.childopts"].split())] == \
+        conf[f"{daemon}.childopts"].split()
+    for prop in (f"-Ddaemon.name={daemon}", f"-Dstorm.home={HOME}",
+                 "-Dstorm.log.dir=/var/log/storm", f"-Dlogfile.name={daemon}.log",
+                 "-Dlog4j.configurationFile=/etc/storm/log4j2/cluster.xml",
+                 "-Djava.deserialization.disabled=true", "-Dstorm.conf.file="):
+        assert prop in argv, prop
+    classpath = argv[argv.index("-cp") + 1].split(":")
+    webapp = daemon in ("ui", "logviewer", "drpc")
+    assert classpath == [f"{HOME}/*", f"{HOME}/lib/*", f"{HOME}/extlib/*",
+                         f"{HOME}/extlib-daemon/*"] + ([f"{HOME}/lib-webapp/*"] if webapp
+                                                       else []) + ["/etc/storm"]
+    assert "User=storm" in unit and "Environment=STORM_CONF_DIR=/etc/storm" in unit
+    assert ("KillMode=process" in unit) == (daemon == "supervisor")
+
+
+def test_systemd_arguments_are_escaped(minion, pillar):
+    data = {"cluster": {"zookeeper": [{"id": 1, "minion": "zk1"}], "nimbus": ["n1"]},
+            "storm": {"archive": {"source_hash": "sha512=" + "d" * 128},
+                      "topologies": {"iris": {"enabled": False}},
+                      "config": {"nimbus.childopts": "-Xmx300m -Dx=50% -Dmsg=a\"b"}}}
+    launch = minion(pillar(data), "n1").files("storm")["launch"]["nimbus"]
+    assert launch["argv"][2:5] == ["-Xmx300m", "-Dx=50%", '-Dmsg=a"b']
+    # '%' is a systemd specifier; a quote needs quoting.
+    assert ' -Dx=50%% "-Dmsg=a\\"b" ' in launch["exec_start"]
+
+
+def test_log4j2_files_follow_the_pillar(minion, pillar):
+    data = {"cluster": {"zookeeper": [{"id": 1, "minion": "zk1"}], "nimbus": ["n1"]},
+            "storm": {"archive": {"source_hash": "sha512=" + "d" * 128},
+                      "topologies": {"iris": {"enabled": False}},
+                      "log4j2": {"level": "warn", "max_file_mb": 20, "keep": 3}}}
+    files = minion(pillar(data), "n1").files("storm")
+    import xml.etree.ElementTree as ET
+    for name in ("cluster_xml", "worker_xml"):
+        root = ET.fromstring(files[name])
+        assert root.find("loggers/root").get("level") == "warn", name
+        sizes = {p.get("size") for p in root.iter("SizeBasedTriggeringPolicy")}
+        assert "20 MB" in sizes, name
+    assert "${sys:workers.artifacts}/${sys:storm.id}/${sys:worker.port}" in files["worker_xml"]
+    assert "${sys:storm.log.dir}" in files["cluster_xml"]
+
+
+def test_rendering_never_fetches_the_checksum(minion, pillar):
+    """The .sha512 URL is checked for its form only: nothing listens on this loopback
+    port, so a render that fetched it would fail."""
+    url = "http://127.0.0.1:9/apache-storm-2.8.3.tar.gz"
+    data = {"cluster": {"zookeeper": [{"id": 1, "minion": "zk1"}], "nimbus": ["n1"]},
+            "storm": {"archive": {"source": url, "source_hash": url + ".sha512"},
+                      "topologies": {"iris": {"enabled": False}}}}
+    states = minion(pillar(data), "n1").show_sls("storm.install")
+    fetch = args(states, "storm-archive-install-checksum-apache_dist-checksum_file")
+    assert fetch["source_hash"] == url + ".sha512"
+    assert fetch["key"] == "storm:archive:source_hash"
+    extract = args(states, "storm-archive-install-archive-extracted")
+    assert extract["source_hash"] == "file://" + fetch["name"]
+    assert extract["require"][-1] == {
+        "apache_dist": "storm-archive-install-checksum-apache_dist-checksum_file"}
 
 
 def test_zookeeper_servers_equal_the_zoo_cfg_server_lines(minion):

@@ -1,5 +1,5 @@
 """The storm_topology execution module: a reproducible jar and fingerprint, config.json
-for the leader without ssh or virtualenv installs, the running topology read from the UI,
+for the leader without ssh or virtualenv installs, the running topology read from nimbus,
 and the summary of the sink's prediction files."""
 
 import json
@@ -53,29 +53,44 @@ def test_config_json_talks_thrift_to_the_leader(module, tmp_path):
     assert env["options"] == {"iris.batch.size": 4}
 
 
-def test_running_reads_status_and_fingerprint_from_the_ui(loader):
-    answers = {
-        "topology/summary": {"topologies": [{"id": "iris-3-17", "name": "iris",
-                                             "status": "ACTIVE"}]},
-        "topology/iris-3-17": {"configuration": {"salt.fingerprint": "sha256-ab"},
-                               "workers": [{"host": "h", "componentNumTasks": {"sink": 1}}]},
+def executor(component, host, start, end=None):
+    return {"component": component, "host": host, "port": 6700, "task_start": start,
+            "task_end": start if end is None else end}
+
+
+def test_running_reads_status_fingerprint_placement_and_counts_from_nimbus(loader):
+    detail = {
+        "id": "iris-3-17", "name": "iris", "status": "ACTIVE",
+        "conf": {"salt.fingerprint": "sha256-ab", "topology.workers": 2},
+        "executors": [executor("sink", "h1", 3), executor("sink", "h2", 4),
+                      executor("classifier", "h1", 1, 2), executor("__acker", "h1", 5)],
+        "workers": [{"host": "h1", "port": 6700}, {"host": "h2", "port": 6700}],
+        "components": {"sink": {"acked": 7, "failed": 0}, "classifier": {"acked": 9}},
+        "errors": {"sink": []},
     }
-    module = loader("_modules", "storm_topology",
-                    salt={"storm_ui.get": lambda ui, path, timeout=5: answers[path]})
-    found = module.running("http://ui", "iris")
+    asked = []
+
+    def topology(seeds, name, port=6627, timeout=5):
+        asked.append((seeds, name, port))
+        return detail if name == "iris" else None
+    module = loader("_modules", "storm_topology", salt={"storm_nimbus.topology": topology})
+    found = module.running(["10.0.0.21"], "iris")
     assert found["id"] == "iris-3-17" and found["fingerprint"] == "sha256-ab"
-    assert module.running("http://ui", "other") is None
+    assert found["status"] == "ACTIVE"
+    # System executors (__acker) are no component of the user's.
+    assert found["placed"] == {"h1": {"sink": 1, "classifier": 2}, "h2": {"sink": 1}}
+    assert found["tasks"] == {"sink": 2, "classifier": 2}
+    assert found["acked"] == {"sink": 7, "classifier": 9}
+    assert found["failed"] == {"sink": 0, "classifier": 0}
+    assert module.running(["10.0.0.21"], "other") is None
+    assert asked == [(["10.0.0.21"], "iris", 6627), (["10.0.0.21"], "other", 6627)]
 
 
-def test_leader_falls_back_to_the_first_seed(loader):
-    def down(*_a, **_k):
-        raise CommandExecutionError("Storm UI: connection refused")
-    module = loader("_modules", "storm_topology", salt={"storm_ui.get": down})
-    assert module.leader("http://ui", ["10.0.0.21", "10.0.0.22"], 6627) == "10.0.0.21:6627"
-    up = {"nimbuses": [{"host": "10.0.0.21", "port": 6627, "status": "Not a Leader"},
-                       {"host": "10.0.0.22", "port": 6627, "status": "Leader"}]}
-    module = loader("_modules", "storm_topology", salt={"storm_ui.get": lambda *a, **k: up})
-    assert module.leader("http://ui", ["10.0.0.21", "10.0.0.22"]) == "10.0.0.22:6627"
+def test_leader_is_asked_of_nimbus(loader):
+    module = loader("_modules", "storm_topology", salt={
+        "storm_nimbus.leader_address": lambda seeds, port=6627, timeout=5:
+            f"{seeds[-1]}:{port}"})
+    assert module.leader(["10.0.0.21", "10.0.0.22"], 6627) == "10.0.0.22:6627"
 
 
 def test_predictions_summary_counts_accuracy_versions_and_bad_lines(module, tmp_path):

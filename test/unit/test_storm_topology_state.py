@@ -1,4 +1,4 @@
-"""storm_topology.submitted and predictions_seen against a fake nimbus/UI: submit once,
+"""storm_topology.submitted and predictions_seen against a fake nimbus: submit once,
 leave the same deployment alone, replace a changed one (kill, wait until removed, submit),
 keep it when the pillar says so, only report in test mode, and name sparse's failure;
 predictions are seen only when new lines of the expected model version appear."""
@@ -11,12 +11,13 @@ from modloader import ROOT
 from salt.exceptions import CommandExecutionError
 
 PROJECT = str(ROOT / "storm" / "files" / "iris_topology")
-UI = "http://10.0.0.21:8080"
+SEEDS = ["10.0.0.21"]
 HOST = "10.0.0.31"
 
 
 class FakeStorm:
-    """What the UI would report, changed by sparse kill/submit as nimbus would."""
+    """What storm_topology.running would report from nimbus, changed by sparse kill/submit
+    as nimbus would."""
 
     def __init__(self):
         self.topologies = {}
@@ -24,12 +25,13 @@ class FakeStorm:
         self.submits = 0
         self.fail_submit = None
 
-    def running(self, ui_url, name, timeout=5):
+    def running(self, seeds, name, port=6627, timeout=5):
+        assert seeds == SEEDS and port == 6627
         topo = self.topologies.get(name)
         if topo and topo["status"] == "KILLED":
             # Storm removes a killed topology after its wait: the next look finds it gone.
             del self.topologies[name]
-            return dict(topo, workers=[])
+            return dict(topo, placed={}, tasks={})
         return dict(topo) if topo else None
 
     def sparse(self, sparse_bin, project, args, timeout=300):
@@ -48,8 +50,7 @@ class FakeStorm:
             self.topologies[name] = {
                 "id": f"{name}-{self.submits}-1700000000", "status": "ACTIVE",
                 "fingerprint": option.split("=", 1)[1],
-                "workers": [{"host": HOST, "port": 6700,
-                             "componentNumTasks": {"sink": 1, "classifier": 1}}],
+                "placed": {HOST: {"sink": 1, "classifier": 1, "iris_spout": 1}},
                 "tasks": {"iris_spout": 1, "classifier": 1, "sink": 1}}
         return ""
 
@@ -61,8 +62,8 @@ def make(loader):
         storm = FakeStorm()
         salt = {"storm_topology.running": storm.running,
                 "storm_topology.sparse": storm.sparse,
-                "storm_topology.leader": lambda ui, seeds, port: f"{seeds[0]}:{port}",
-                "storm_ui.get": lambda *a, **k: {}}
+                "storm_topology.leader": lambda seeds, port: f"{seeds[0]}:{port}",
+                "storm_nimbus.topology": None}
         for name in ("fingerprint", "code_digest", "config_json", "sizes", "new_records"):
             salt[f"storm_topology.{name}"] = getattr(module, name)
         # The real project's build_jar.py, run by this Python instead of the conda env's.
@@ -76,8 +77,8 @@ def make(loader):
 @pytest.fixture
 def submit(tmp_path):
     def call(state, **overrides):
-        args = dict(name="iris", project=PROJECT, workdir=str(tmp_path / "work"), ui_url=UI,
-                    nimbus_seeds=["10.0.0.21"], virtualenv_root="/opt/conda/envs",
+        args = dict(name="iris", project=PROJECT, workdir=str(tmp_path / "work"),
+                    nimbus_seeds=SEEDS, virtualenv_root="/opt/conda/envs",
                     virtualenv_name="storm-worker", options={"iris.batch.size": 16},
                     workers=2, model_version="1", kill_wait=0, timeout=2, interval=0.01)
         args.update(overrides)
@@ -187,7 +188,7 @@ def test_predictions_seen_needs_new_lines_of_the_expected_version(make, submit, 
     records(old, "1", 10)  # written before the check: not evidence
 
     def seen(**kw):
-        args = dict(name="iris", results_path=str(results), ui_url=UI, host=HOST,
+        args = dict(name="iris", results_path=str(results), nimbus_seeds=SEEDS, host=HOST,
                     model_version="2", timeout=0.3, interval=0.05)
         args.update(kw)
         return state.predictions_seen(**args)
@@ -207,25 +208,26 @@ def test_predictions_seen_needs_new_lines_of_the_expected_version(make, submit, 
 
 
 def test_predictions_wait_for_the_assignment_before_judging_a_host(make, submit, tmp_path):
-    """Right after a submit the topology is ACTIVE with no workers yet: no host may pass
-    as "no sink here" until every sink task is placed."""
+    """Right after a submit the topology is ACTIVE with no assignment yet: no host may
+    pass as "no sink here" until the sink is placed."""
     state, storm = make()
     submit(state)
-    placed = storm.topologies["iris"]["workers"]
-    storm.topologies["iris"]["workers"] = []
-    pending = state.predictions_seen("iris", str(tmp_path / "p-{task}.jsonl"), UI,
+    topo = storm.topologies["iris"]
+    placed, tasks = topo["placed"], topo["tasks"]
+    topo.update(placed={}, tasks={})
+    pending = state.predictions_seen("iris", str(tmp_path / "p-{task}.jsonl"), SEEDS,
                                      "10.0.0.32", timeout=0.2, interval=0.05)
-    assert pending["result"] is False and "0 of 1 sink tasks of iris assigned" in \
+    assert pending["result"] is False and "0 sink tasks of iris assigned" in \
         pending["comment"]
-    storm.topologies["iris"]["workers"] = placed
-    assert state.predictions_seen("iris", str(tmp_path / "p-{task}.jsonl"), UI, "10.0.0.32",
-                                  timeout=0.2, interval=0.05)["result"] is True
+    topo.update(placed=placed, tasks=tasks)
+    assert state.predictions_seen("iris", str(tmp_path / "p-{task}.jsonl"), SEEDS,
+                                  "10.0.0.32", timeout=0.2, interval=0.05)["result"] is True
 
 
 def test_predictions_pass_on_a_host_without_a_sink(make, submit, tmp_path):
     state, _storm = make()
     submit(state)
-    result = state.predictions_seen("iris", str(tmp_path / "p-{task}.jsonl"), UI,
+    result = state.predictions_seen("iris", str(tmp_path / "p-{task}.jsonl"), SEEDS,
                                     "10.0.0.32", timeout=0.2, interval=0.05)
     assert result["result"] is True and "no sink task of iris runs on 10.0.0.32" in \
         result["comment"]
@@ -233,7 +235,8 @@ def test_predictions_pass_on_a_host_without_a_sink(make, submit, tmp_path):
 
 def test_predictions_fail_when_the_topology_is_not_running(make, tmp_path):
     state, _storm = make()
-    result = state.predictions_seen("iris", str(tmp_path / "p.jsonl"), UI, HOST, timeout=0)
+    result = state.predictions_seen("iris", str(tmp_path / "p.jsonl"), SEEDS, HOST,
+                                    timeout=0)
     assert result["result"] is False and "not running" in result["comment"]
 
 

@@ -6,6 +6,14 @@ should run is read from its own storm.yaml and units, not from the test.
 import yaml
 
 CONFIG = "/etc/storm/storm.yaml"
+# The classes Apache's bin/storm runs for each daemon: what must be running, nothing else.
+MAIN_CLASS = {
+    "nimbus": "org.apache.storm.daemon.nimbus.Nimbus",
+    "supervisor": "org.apache.storm.daemon.supervisor.Supervisor",
+    "ui": "org.apache.storm.daemon.ui.UIServer",
+    "logviewer": "org.apache.storm.daemon.logviewer.LogviewerServer",
+    "drpc": "org.apache.storm.daemon.drpc.DRPCServer",
+}
 
 
 def storm_yaml(host):
@@ -27,7 +35,20 @@ def verify_files(host):
     assert data["storm.local.hostname"] in host.check_output("hostname -I").split()
     current = host.file("/opt/storm/current")
     assert current.is_symlink and current.linked_to.startswith("/opt/storm/apache-storm-")
-    assert host.file("/opt/storm/current/bin/storm").user == "root"
+    release = host.file("/opt/storm/current/RELEASE")
+    assert release.user == "root" and release.content_string.strip() in current.linked_to
+    for name in ("cluster", "worker"):
+        xml = host.file(f"/etc/storm/log4j2/{name}.xml")
+        assert xml.user == "root" and xml.group == "storm" and xml.mode == 0o640, name
+    assert data["storm.log4j2.conf.dir"] == "/etc/storm/log4j2"
+    assert data["storm.metricstore.rocksdb.location"].startswith(data["storm.local.dir"])
+
+
+def verify_own_name_resolves(host):
+    """Nimbus calls getLocalHost() before it reads storm.local.hostname."""
+    name = host.check_output("hostname")
+    assert storm_yaml(host)["storm.local.hostname"] in host.check_output(
+        f"getent ahostsv4 {name} | cut -d' ' -f1 | sort -u").split()
 
 
 def verify_services(host):
@@ -40,6 +61,14 @@ def verify_services(host):
         assert "User=storm" in unit and "Restart=on-failure" in unit and "LimitNOFILE=" in unit
         pid = host.check_output(f"systemctl show -p MainPID --value storm-{daemon}")
         assert host.check_output(f"ps -o user= -p {pid}") == "storm", daemon
+        # Apache's daemon class in a JVM the unit started itself (no bin/storm, python3).
+        argv = host.check_output(f"tr '\\0' ' ' < /proc/{pid}/cmdline")
+        assert argv.split()[0].endswith("/bin/java"), argv[:200]
+        assert argv.split()[-1] == MAIN_CLASS[daemon], argv[-200:]
+        assert "-Dstorm.home=/opt/storm/apache-storm-" in argv
+        if daemon == "supervisor":
+            # Workers must outlive a supervisor restart.
+            assert "KillMode=process" in unit
 
 
 def verify_ports(host):
@@ -53,4 +82,4 @@ def verify_ports(host):
                     or host.socket(f"tcp://:::{port}").is_listening), (daemon, port)
 
 
-ALL = (verify_files, verify_services, verify_ports)
+ALL = (verify_files, verify_own_name_resolves, verify_services, verify_ports)

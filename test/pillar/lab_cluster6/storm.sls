@@ -1,24 +1,33 @@
-# Storm from the stand-in tarball the tests build (test/standins/build_storm.py), served by
-# the lab master as salt://build/standins/...  To run the same tests against a real
-# release, start the lab with STORM_SOURCE (a URL or salt:// path of
+# Real Apache Storm: the distribution the tests assemble from Storm's release jars
+# (tools/storm_dist.py: Apache's binary layout without lib-webapp/, so no UI, logviewer or
+# DRPC server), served by the lab master as salt://build/storm/...  To run the same tests
+# against Apache's tarball, start the lab with STORM_SOURCE (a URL or salt:// path of
 # apache-storm-<version>.tar.gz) and STORM_SOURCE_HASH (its .sha512 URL or sha512=<hex>)
-# in the environment; STORM_VERSION if it is not 2.8.8.
+# in the environment, STORM_VERSION if it is not 2.8.3, and STORM_WEBAPP=true to run the
+# UI and logviewer as well.
+{%- set webapp = salt['environ.get']('STORM_WEBAPP', 'false') == 'true' %}
 storm:
-  version: {{ salt['environ.get']('STORM_VERSION', '2.8.8') }}
+  version: {{ salt['environ.get']('STORM_VERSION', '2.8.3') }}
   archive:
-    source: {{ salt['environ.get']('STORM_SOURCE', 'salt://build/standins/apache-storm-{version}.tar.gz') }}
-    source_hash: {{ salt['environ.get']('STORM_SOURCE_HASH', 'salt://build/standins/apache-storm-{version}.tar.gz.sha512') }}
-  # Small heaps and two slots per supervisor: six hosts share one test machine.
+    source: {{ salt['environ.get']('STORM_SOURCE', 'salt://build/storm/apache-storm-{version}.tar.gz') }}
+    source_hash: {{ salt['environ.get']('STORM_SOURCE_HASH', 'salt://build/storm/apache-storm-{version}.tar.gz.sha512') }}
+    webapp: {{ webapp | json }}
+  daemons:
+    ui: {{ webapp | json }}
+    logviewer: {{ webapp | json }}
+  # Two slots per supervisor and small daemon heaps: six hosts share one test machine
+  # (a worker is two JVMs plus its Python processes).
   slots: 2
   heap_mb:
-    nimbus: 256
-    ui: 128
-    supervisor: 128
-    logviewer: 64
+    nimbus: 384
+    ui: 192
+    supervisor: 192
+    logviewer: 128
   config:
-    worker.heap.memory.mb: 256
+    worker.heap.memory.mb: 384
+    topology.worker.max.heap.size.mb: 512.0
   health:
-    timeout: 120
+    timeout: 180
   # Tests replace the topology several times: a short drain before each kill.
   topologies:
     iris:

@@ -23,7 +23,7 @@ import sys
 import zipfile
 
 import pytest
-from standin_helpers import free_port, wait_for
+from polling import free_port, wait_for
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parents[2]
