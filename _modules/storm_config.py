@@ -131,11 +131,6 @@ def release(config, releases):
         _fail("version", f"{version}: the formula knows Storm {', '.join(sorted(lines))}, "
               f"not {line}")
     info = dict(lines[line], line=line)
-    if not info.get("keys"):
-        _fail("version", f"{version}: the formula ships no key list for Storm {line}, so it "
-              "cannot check storm.yaml; generate one from that release's jars with "
-              "tools/storm_keys.py into storm/parameters/storm_keys/ and name it in "
-              f"storm/parameters/releases.yaml (line {line}: keys)")
     java = (config.get("java") or {}).get("version")
     if isinstance(java, bool) or not isinstance(java, int):
         raise CommandExecutionError(
@@ -145,6 +140,11 @@ def release(config, releases):
             f"storm:java:version: Java {java} is older than Storm {line}'s minimum, Java "
             f"{info['java']}; install a newer Java (storm:java:pkgs, storm:java:home) and "
             "say which (storm:java:version), or choose an older storm:version")
+    if not info.get("keys"):
+        _fail("version", f"{version}: the formula ships no key list for Storm {line}, so it "
+              "cannot check storm.yaml; generate one from that release's jars with "
+              "tools/storm_keys.py into storm/parameters/storm_keys/ and name it in "
+              f"storm/parameters/releases.yaml (line {line}: keys)")
     return info
 
 

@@ -67,6 +67,10 @@ def test_storm_yaml_follows_membership(minion, case):
         assert "export JAVA_HOME=/usr/lib/jvm/java-17-openjdk-" in files["env"]
         assert conf["storm.log4j2.conf.dir"] == "/etc/storm/log4j2"
         assert conf["storm.metricstore.rocksdb.location"] == "/var/lib/storm/storm_rocks"
+        # Shell components' JSON lists and objects cross workers through Kryo.
+        assert {"org.apache.storm.shade.net.minidev.json.JSONArray",
+                "org.apache.storm.shade.net.minidev.json.JSONObject"} <= set(
+                    conf["topology.kryo.register"])
         if case == "example":
             assert conf["storm.local.hostname"] == ADDRESSES[minion_id]
             assert conf["topology.message.timeout.secs"] == 30

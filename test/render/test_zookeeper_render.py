@@ -106,6 +106,11 @@ def test_archive_install_renders_with_pinned_hash(minion, pillar):
     states = minion(root, "zk1").show_sls("zookeeper")
     extracted = states["zookeeper-archive-install-archive-extracted"]["archive"]
     args = {k: v for arg in extracted if isinstance(arg, dict) for k, v in arg.items()}
-    assert args["source_hash"] == "sha512=" + "ab" * 64
+    # The pin is written beside the install at apply time, where archive.extracted reads it.
+    checksum = states["zookeeper-archive-install-checksum-apache_dist-checksum_file"]
+    pinned = {k: v for arg in checksum["apache_dist"] if isinstance(arg, dict)
+              for k, v in arg.items()}
+    assert pinned["source_hash"] == "sha512=" + "ab" * 64
+    assert args["source_hash"] == "file://" + pinned["name"]
     assert args["source"].endswith("apache-zookeeper-3.8.4-bin.tar.gz")
     assert "zookeeper-package-install-pkg-installed" not in states
