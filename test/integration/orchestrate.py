@@ -1,4 +1,8 @@
-"""Run the real orchestrate on the lab master and read its result."""
+"""Run the real orchestrate on the lab master and read its result; each run's wall time per
+step is kept in build/timings/ (figures for the notes and bench/, never asserted)."""
+
+import json
+import time
 
 
 class OrchestrateResult:
@@ -34,6 +38,12 @@ class OrchestrateResult:
                 found.append((step_id, None, str(changes)[:200]))
         return found
 
+    def durations(self):
+        """Seconds each step took, as the master measured it, in the order they ran."""
+        timed = [(s.get("__run_num__", 0), sid.split("_|-")[1], s.get("duration", 0) / 1000)
+                 for sid, s in self.steps.items() if isinstance(s, dict)]
+        return {name: round(seconds, 1) for _, name, seconds in sorted(timed)}
+
     def describe(self):
         lines = []
         for sid, step in self.steps.items():
@@ -42,5 +52,18 @@ class OrchestrateResult:
 
 
 def run(lab, timeout=900):
+    started = time.monotonic()
     raw = lab.salt_run("state.orchestrate", "storm.orchestrate", timeout=timeout)
-    return OrchestrateResult(raw)
+    result = OrchestrateResult(raw)
+    _keep_timing(lab, result, time.monotonic() - started)
+    return result
+
+
+def _keep_timing(lab, result, wall):
+    from lab import config
+    out = config.REPO_ROOT / "build" / "timings"
+    out.mkdir(parents=True, exist_ok=True)
+    record = {"wall_s": round(wall, 1), "ok": result.ok,
+              "changed": len(result.changed_states()), "steps": result.durations()}
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    (out / f"orchestrate-{stamp}.json").write_text(json.dumps(record, indent=1) + "\n")

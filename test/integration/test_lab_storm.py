@@ -49,7 +49,8 @@ def test_registration_under_storms_znodes(cluster):
     client.start(timeout=20)
     try:
         assert len(client.get_children("/storm/supervisors")) == 2
-        assert client.get_children("/storm/nimbuses") == ["10.77.0.21:6627"]
+        # Storm names a nimbus' znode by its host alone.
+        assert client.get_children("/storm/nimbuses") == ["10.77.0.21"]
     finally:
         client.stop()
 
@@ -99,6 +100,30 @@ def test_config_change_restarts_the_daemons_that_read_it(cluster):
     changed = {(m, s) for _, m, s in back.changed_states()}
     assert ("sup1", "storm-service-running-supervisor-service-running") in changed, changed
     assert all(m == "sup1" for m, _ in changed), changed
+
+
+def test_an_unreachable_checksum_stops_an_upgrade_before_anything_is_replaced(cluster):
+    """A new version whose .sha512 cannot be fetched (nothing listens on that port of the
+    lab bridge): the state names the key and the URL, the install and `current` stay, and
+    the supervisor that was running keeps running, untouched."""
+    import json
+    before = main_pid(cluster, "sup1", "storm-supervisor")
+    url = "http://10.77.0.1:9/apache-storm-{version}.tar.gz"
+    override = json.dumps({"storm": {"version": "2.8.4", "archive": {
+        "source": url, "source_hash": url + ".sha512"}}})
+    proc = cluster.salt("sup1", "state.apply", "storm", f"pillar={override}", json=False,
+                        timeout=600)
+    assert proc.returncode != 0
+    assert ("storm:archive:source_hash: could not fetch "
+            "http://10.77.0.1:9/apache-storm-2.8.4.tar.gz.sha512") in proc.stdout, \
+        proc.stdout[-3000:]
+    assert cluster.exec("sup1", "readlink /opt/storm/current").stdout.strip() == \
+        "/opt/storm/apache-storm-2.8.3"
+    assert cluster.exec("sup1", "ls /opt/storm").stdout.split().count(
+        "apache-storm-2.8.4") == 0
+    assert main_pid(cluster, "sup1", "storm-supervisor") == before
+    assert "2.8.3" in cluster.exec("sup1", "cat /etc/systemd/system/"
+                                           "storm-supervisor.service").stdout
 
 
 def test_clean_with_state_then_rerun_reregisters_a_supervisor(cluster):

@@ -97,7 +97,22 @@ def test_corrupt_version_is_refused_and_current_stays(cluster):
     assert cluster.exec("sup1", "test -e /srv/models/iris/2", check=False).returncode != 0
 
 
+ADDRESSES = {"10.77.0.31": "sup1", "10.77.0.32": "sup2"}
+
+
+def fed_classifier_host(lab):
+    """The worker whose classifier gets the stream: Storm 2's shuffle grouping is load
+    aware and keeps tuples in the spout's worker while that is not overloaded, so at the
+    demo's rate only the classifier beside the spout classifies."""
+    running = lab.salt("nimbus1", "storm_topology.running", "10.77.0.21", "iris")["nimbus1"]
+    spout = [a for a, tasks in running["placed"].items() if tasks.get("iris_spout")]
+    assert len(spout) == 1, running["placed"]
+    assert running["placed"][spout[0]].get("classifier"), running["placed"]
+    return ADDRESSES[spout[0]]
+
+
 def test_new_version_switches_while_the_old_mapping_keeps_predicting(cluster):
+    host = fed_classifier_host(cluster)
     # The count is replaced atomically: a read never sees a half-written file.
     reader = ("import joblib, os, time\n"
               f"m = joblib.load('{CURRENT}/model.joblib', mmap_mode='r')\n"
@@ -106,23 +121,20 @@ def test_new_version_switches_while_the_old_mapping_keeps_predicting(cluster):
               "    m.predict([[6.7, 3.0, 5.2, 2.3]]); n += 1\n"
               "    open('/tmp/reader.tmp', 'w').write(str(n))\n"
               "    os.replace('/tmp/reader.tmp', '/tmp/reader.count'); time.sleep(0.01)\n")
-    cluster.exec("sup1", ["sh", "-c", f"nohup {PYTHON} -c \"$0\" >/tmp/reader.log 2>&1 & "
-                          "echo $! > /tmp/reader.pid", reader])
+    cluster.exec(host, ["sh", "-c", f"nohup {PYTHON} -c \"$0\" >/tmp/reader.log 2>&1 & "
+                        "echo $! > /tmp/reader.pid", reader])
     try:
         time.sleep(3)
-        proc = apply_model(cluster, "sup1", make_artifact(cluster, "3"))
+        proc = apply_model(cluster, host, make_artifact(cluster, "3"))
         assert proc.returncode == 0, proc.stdout[-3000:]
-        assert cluster.exec("sup1", f"readlink {CURRENT}").stdout.strip() == "3"
-        before = int(cluster.exec("sup1", "cat /tmp/reader.count").stdout)
+        assert cluster.exec(host, f"readlink {CURRENT}").stdout.strip() == "3"
+        before = int(cluster.exec(host, "cat /tmp/reader.count").stdout)
         time.sleep(2)
-        after = int(cluster.exec("sup1", "cat /tmp/reader.count").stdout)
-        alive = cluster.exec("sup1", "kill -0 $(cat /tmp/reader.pid)", check=False)
+        after = int(cluster.exec(host, "cat /tmp/reader.count").stdout)
+        alive = cluster.exec(host, "kill -0 $(cat /tmp/reader.pid)", check=False)
         assert alive.returncode == 0 and after > before, (before, after)
-        # The running topology's classifier on sup1 follows `current` without a restart:
+        # The running topology's classifier there follows `current` without a restart:
         # predictions of version 3 appear (written by whichever host's sink got them).
-        running = cluster.salt("nimbus1", "storm_topology.running", "10.77.0.21",
-                               "iris")["nimbus1"]
-        assert running["placed"].get("10.77.0.31", {}).get("classifier"), running["placed"]
         deadline = time.monotonic() + 60
         while not any(
                 "3" in (found or {}).get("model_versions", {})
@@ -132,13 +144,13 @@ def test_new_version_switches_while_the_old_mapping_keeps_predicting(cluster):
             assert time.monotonic() < deadline, "no prediction of model version 3 in 60s"
             time.sleep(2)
     finally:
-        cluster.exec("sup1", "kill $(cat /tmp/reader.pid)", check=False)
-    # The orchestrate returns sup1 to the pillar's version 1 (kept, so verified again),
+        cluster.exec(host, "kill $(cat /tmp/reader.pid)", check=False)
+    # The orchestrate returns the host to the pillar's version 1 (kept, so verified again),
     # and its predictions step waits for predictions of version 1 on the workers.
     from orchestrate import run
     back = run(cluster)
     assert back.ok, back.describe()
-    assert cluster.exec("sup1", f"readlink {CURRENT}").stdout.strip() == "1"
+    assert cluster.exec(host, f"readlink {CURRENT}").stdout.strip() == "1"
 
 
 def test_changed_spec_updates_the_environment_and_only_then(cluster):

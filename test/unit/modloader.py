@@ -15,3 +15,13 @@ def load(kind, name, salt=None, opts=None):
     module.__opts__ = opts if opts is not None else {"id": "zk1", "test": False}
     return module
 
+
+
+def load_tool(name):
+    """Import ``tools/<name>.py`` (the repository's command-line tools) as module ``name``."""
+    import sys
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -1,7 +1,6 @@
 """tools/storm_dist.py: the Storm distribution assembled from Apache's release jars."""
 
 import hashlib
-import importlib.util
 import re
 import subprocess
 import sys
@@ -9,21 +8,14 @@ import tarfile
 from pathlib import Path, PurePosixPath
 
 import pytest
+from modloader import load_tool
 
 REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "build" / "storm"
 VERSION = "2.8.3"
 
 
-def _tool(name):
-    spec = importlib.util.spec_from_file_location(name, REPO / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-storm_dist = _tool("storm_dist")
+storm_dist = load_tool("storm_dist")
 
 
 @pytest.fixture(scope="module")

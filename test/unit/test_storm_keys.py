@@ -1,7 +1,6 @@
 """tools/storm_keys.py: the class-file parser on classes compiled here, and the shipped key
 lists against the keys read again from the jars of the built Storm distribution."""
 
-import importlib.util
 import re
 import shutil
 import subprocess
@@ -10,21 +9,14 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from modloader import load_tool
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "storm" / "parameters" / "storm_keys"
 
 
-def _tool(name):
-    spec = importlib.util.spec_from_file_location(name, REPO / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-storm_keys = _tool("storm_keys")
-storm_dist = _tool("storm_dist")
+storm_keys = load_tool("storm_keys")
+storm_dist = load_tool("storm_dist")
 
 
 # --------------------------------------------------------------------------------------------
