@@ -94,6 +94,72 @@ def _check_key(key, known, allowed, release="2.8.3"):
           f"ignore it{hint}; list it in storm:allowed_keys if it is your own")
 
 
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _entries_of(value, kind):
+    return {"String": lambda v: isinstance(v, str), "Number": _number,
+            "Boolean": lambda v: isinstance(v, bool)}.get(kind, lambda v: True)(value)
+
+
+# Storm's validators (org.apache.storm.validation.ConfigValidation), as the config classes
+# annotate each key: name -> (check(value, elements), what Storm wants).  Storm lets a
+# missing (null) value pass unless the key is also NotNull; validators not listed here
+# (class names, custom ones) are left to Storm.
+VALIDATORS = {
+    "IsString": (lambda v, e: isinstance(v, str), "a string"),
+    "IsBoolean": (lambda v, e: isinstance(v, bool), "true or false"),
+    "IsNumber": (lambda v, e: _number(v), "a number"),
+    "IsInteger": (lambda v, e: _number(v) and float(v).is_integer()
+                  and -2**31 <= v < 2**31, "a whole number (32 bits)"),
+    "IsLong": (lambda v, e: _number(v) and float(v).is_integer(), "a whole number"),
+    "IsPositiveNumber": (lambda v, e: _number(v) and (v >= 0 if e.get("includeZero")
+                                                      else v > 0),
+                         "a positive number"),
+    "IsStringList": (lambda v, e: isinstance(v, list) and all(isinstance(i, str) for i in v),
+                     "a list of strings"),
+    "IsStringOrStringList": (lambda v, e: isinstance(v, str) or (
+        isinstance(v, list) and all(isinstance(i, str) for i in v)),
+        "a string or a list of strings"),
+    "IsMapEntryType": (lambda v, e: isinstance(v, dict) and all(
+        _entries_of(k, e.get("keyType")) and _entries_of(i, e.get("valueType"))
+        for k, i in v.items()), "a mapping"),
+    "IsNoDuplicateInList": (lambda v, e: isinstance(v, list) and len(v) == len(
+        {repr(i) for i in v}), "a list without duplicates"),
+}
+
+
+def check_type(key, value, spec, release="2.8.3"):
+    """
+    Refuse ``value`` for Storm's ``key`` when it fails one of the validators Storm declares
+    for it (``spec``: the key's entry in the release's generated key list), naming the key,
+    the value and what Storm wants.  Storm would refuse it too, but only when a daemon or a
+    topology starts, on a host, after the formula has changed things.
+    """
+    validators = (spec or {}).get("validators") or [] if isinstance(spec, dict) else []
+    names = {v if isinstance(v, str) else next(iter(v)) for v in validators}
+    if value is None:
+        if "NotNull" in names:
+            _fail(f"config:{key}", f"is empty; Storm {release} needs a value")
+        return
+    for validator in validators:
+        name, elements = (validator, {}) if isinstance(validator, str) else \
+            next(iter(validator.items()))
+        if name not in VALIDATORS:
+            continue
+        check, wanted = VALIDATORS[name]
+        if name == "IsMapEntryType":
+            wanted = (f"a mapping of {elements.get('keyType', 'any')} to "
+                      f"{elements.get('valueType', 'any')}")
+        if name == "IsPositiveNumber" and elements.get("includeZero"):
+            wanted = "a number of 0 or more"
+        if not check(value, elements or {}):
+            kind = type(value).__name__.replace("str", "string").replace("dict", "mapping")
+            _fail(f"config:{key}", f"{value!r} ({kind}) is not {wanted}; Storm {release} "
+                  "refuses it for this key")
+
+
 def checked_config(config, known, allowed, release="2.8.3"):
     """The pillar's storm.yaml keys, each known (or allowed), sane, and not computed."""
     given = config.get("config") or {}
@@ -103,6 +169,8 @@ def checked_config(config, known, allowed, release="2.8.3"):
         if key in COMPUTED:
             _fail(f"config:{key}", f"is computed by the formula; set {COMPUTED[key]}")
         _check_key(key, known, allowed, release)
+        if key in known:
+            check_type(key, value, known[key] if isinstance(known, dict) else None, release)
         if key in PORT_KEYS and not _is_port(value):
             _fail(f"config:{key}", f"{value!r} is not a TCP port (1-65535)")
         if key in CHILDOPTS:
@@ -254,7 +322,7 @@ def resolve(config, known_keys, releases, minion_id=None):
     if not isinstance(config, dict):
         raise CommandExecutionError("storm: must be a mapping")
     config = dict(config)
-    known = set(known_keys or [])
+    known = known_keys if isinstance(known_keys, dict) else set(known_keys or [])
     allowed = config.get("allowed_keys") or []
     if not isinstance(allowed, list):
         _fail("allowed_keys", "must be a list of storm.yaml keys")

@@ -48,6 +48,10 @@ CASES = {
     "md5 checksum": (cluster(archive={"source_hash": "md5=" + "a" * 32}),
                      "storm:archive:source_hash: 'md5' is not a checksum the formulas "
                      "accept; give sha256= or sha512="),
+    "a string where Storm wants a number": (
+        cluster(config={"worker.heap.memory.mb": "768"}),
+        "storm:config:worker.heap.memory.mb: '768' (string) is not a whole number (32 bits); "
+        "Storm 2.8.3 refuses it for this key"),
     "log4j2 in storm.yaml": (cluster(config={"storm.log4j2.conf.dir": "/tmp"}),
                              "storm:config:storm.log4j2.conf.dir: is computed by the formula"),
     "computed key": (cluster(config={"nimbus.seeds": ["x"]}),
