@@ -130,18 +130,20 @@ VALIDATORS = {
 }
 
 
-def check_type(key, value, spec, release="2.8.3"):
+def check_type(key, value, spec, release="2.8.3", path=None):
     """
     Refuse ``value`` for Storm's ``key`` when it fails one of the validators Storm declares
     for it (``spec``: the key's entry in the release's generated key list), naming the key,
     the value and what Storm wants.  Storm would refuse it too, but only when a daemon or a
-    topology starts, on a host, after the formula has changed things.
+    topology starts, on a host, after the formula has changed things.  ``path`` is the
+    pillar key to name (below ``storm:``; default ``config:<key>``).
     """
+    path = path or f"config:{key}"
     validators = (spec or {}).get("validators") or [] if isinstance(spec, dict) else []
     names = {v if isinstance(v, str) else next(iter(v)) for v in validators}
     if value is None:
         if "NotNull" in names:
-            _fail(f"config:{key}", f"is empty; Storm {release} needs a value")
+            _fail(path, f"is empty; Storm {release} needs a value")
         return
     for validator in validators:
         name, elements = (validator, {}) if isinstance(validator, str) else \
@@ -156,7 +158,7 @@ def check_type(key, value, spec, release="2.8.3"):
             wanted = "a number of 0 or more"
         if not check(value, elements or {}):
             kind = type(value).__name__.replace("str", "string").replace("dict", "mapping")
-            _fail(f"config:{key}", f"{value!r} ({kind}) is not {wanted}; Storm {release} "
+            _fail(path, f"{value!r} ({kind}) is not {wanted}; Storm {release} "
                   "refuses it for this key")
 
 

@@ -54,12 +54,14 @@ def _model_version(model):
     return None if version is None else str(version)
 
 
-def resolve(storm):
+def resolve(storm, known_keys=None):
     """
     Validate ``storm:topologies`` of the merged storm map and return the enabled ones as a
     list, each completed with ``name``, ``workdir``, ``sparse``, ``python``,
     ``virtualenv_root``, ``virtualenv_name``, ``workers`` (default: one per supervisor)
-    and ``model_version`` (from pillar ``sklearn_model:models:<model>:version``).
+    and ``model_version`` (from pillar ``sklearn_model:models:<model>:version``).  Storm's
+    own keys among the ``options`` (``known_keys``, the release's generated list) must have
+    the types Storm's validators take; other keys (``iris.*``) are the topology's own.
     """
     topologies = storm.get("topologies") or {}
     if not isinstance(topologies, dict):
@@ -96,6 +98,11 @@ def resolve(storm):
         options = topo.get("options") or {}
         if not isinstance(options, dict):
             _fail(f"{name}:options", "must be a mapping of topology configuration keys")
+        release = (storm.get("release") or {}).get("keys") or "2.8.3"
+        for key, value in options.items():
+            if isinstance(known_keys, dict) and key in known_keys:
+                __salt__["storm_config.check_type"](key, value, known_keys[key], release,
+                                                    path=f"topologies:{name}:options:{key}")
         if FINGERPRINT_KEY in options or "topology.workers" in options:
             _fail(f"{name}:options", f"{FINGERPRINT_KEY} and topology.workers are set by "
                   "the formula (use `workers` for the number of workers)")

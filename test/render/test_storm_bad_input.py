@@ -52,6 +52,10 @@ CASES = {
         cluster(config={"worker.heap.memory.mb": "768"}),
         "storm:config:worker.heap.memory.mb: '768' (string) is not a whole number (32 bits); "
         "Storm 2.8.3 refuses it for this key"),
+    "a topology option of the wrong type": (
+        cluster(topologies=iris(options={"topology.message.timeout.secs": "30s"})),
+        "storm:topologies:iris:options:topology.message.timeout.secs: '30s' (string) is not "
+        "a whole number (32 bits); Storm 2.8.3 refuses it for this key"),
     "log4j2 in storm.yaml": (cluster(config={"storm.log4j2.conf.dir": "/tmp"}),
                              "storm:config:storm.log4j2.conf.dir: is computed by the formula"),
     "computed key": (cluster(config={"nimbus.seeds": ["x"]}),
