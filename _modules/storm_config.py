@@ -171,10 +171,11 @@ def checked_config(config, known, allowed, release="2.8.3"):
         if key in COMPUTED:
             _fail(f"config:{key}", f"is computed by the formula; set {COMPUTED[key]}")
         _check_key(key, known, allowed, release)
-        if key in known:
-            check_type(key, value, known[key] if isinstance(known, dict) else None, release)
+        # The formula's own checks first: a port's range says more than "not positive".
         if key in PORT_KEYS and not _is_port(value):
             _fail(f"config:{key}", f"{value!r} is not a TCP port (1-65535)")
+        if key in known:
+            check_type(key, value, known[key] if isinstance(known, dict) else None, release)
         if key in CHILDOPTS:
             opts = " ".join(map(str, value)) if isinstance(value, list) else str(value)
             found = JAVA8_FLAGS.search(opts)
