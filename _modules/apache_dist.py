@@ -78,25 +78,6 @@ def parse_sha512(text, filename=None):
     )
 
 
-def _pinned(value, key):
-    """``<algo>=<hex>`` (or bare sha512 hex) normalised, else None when it is not a pin."""
-    algo, sep, digest = value.partition("=")
-    if sep and "/" not in value:
-        algo = algo.strip().lower()
-        if algo not in ALGORITHMS:
-            raise CommandExecutionError(
-                f"{key}: {algo!r} is not a checksum the formulas accept; give sha256= or "
-                "sha512= (md5 and sha1 no longer protect a download)")
-        digest = digest.strip().lower()
-        if len(digest) != ALGORITHMS[algo] or not _HEX.match(digest):
-            raise CommandExecutionError(
-                f"{key}: {algo} needs {ALGORITHMS[algo]} hex digits, got {digest!r}")
-        return f"{algo}={digest}"
-    if _HEX.match(value.lower()) and len(value) == ALGORITHMS["sha512"]:
-        return f"sha512={value.lower()}"
-    return None
-
-
 def checked_hash(source, source_hash, key="source_hash"):
     """
     The form of a download's checksum setting, checked without fetching anything (so a
@@ -114,27 +95,7 @@ def checked_hash(source, source_hash, key="source_hash"):
             https://archive.apache.org/dist/storm/apache-storm-2.8.3/apache-storm-2.8.3.tar.gz \
             https://archive.apache.org/dist/storm/apache-storm-2.8.3/apache-storm-2.8.3.tar.gz.sha512
     """
-    if not source_hash:
-        raise CommandExecutionError(
-            f"{key}: missing; every download must be verified (a pinned "
-            "'sha512=<hex>' or the URL of the release's .sha512 file)"
-        )
-    if not isinstance(source_hash, str):
-        raise CommandExecutionError(
-            f"{key}: {source_hash!r} is not a string ('sha512=<hex>' or a .sha512 URL)")
-    value = source_hash.strip()
-    pinned = _pinned(value, key)
-    if pinned:
-        return pinned
-    if value.startswith("/"):
-        return "file://" + value
-    scheme = value.partition("://")[0].lower() if "://" in value else ""
-    if scheme not in ("https", "http", "salt", "file"):
-        raise CommandExecutionError(
-            f"{key}: {value!r} is neither 'sha512=<hex>' (or sha256=) nor the URL of a "
-            ".sha512 file (https://, http://, salt://, file:// or an absolute path)"
-        )
-    return value
+    return __utils__["formula_schema.hash_setting"](source_hash, key)
 
 
 def resolve_hash(source, source_hash, key="source_hash"):

@@ -30,6 +30,47 @@ log = logging.getLogger(__name__)
 __virtualname__ = "clustermap"
 
 ROLES = ("zookeeper", "nimbus", "supervisor")
+# ZooKeeper reads myid as a number from 1 to 255.
+MYID_MIN, MYID_MAX = 1, 255
+_MINION = {"type": "str", "required": True, "nonempty": True, "doc": "The host's minion id"}
+_ADDRESS = {"type": "address",
+            "doc": "Its cluster address, no port (default: the minion id, which must then "
+                   "resolve on every host)"}
+_HOST = {"any_of": [{"type": "str", "nonempty": True},
+                    {"type": "map", "keys": {"minion": _MINION, "address": _ADDRESS}}]}
+# pillar `cluster`, declared like the formulas' parameters/schema.yaml and checked by the
+# same checker (_utils/formula_schema.py); the README's table is generated from it.
+SCHEMA = {
+    "type": "map",
+    "keys": {
+        "discovery": {"type": "str", "choices": ["pillar", "mine"],
+                      "doc": "`pillar`: the lists below; `mine`: role grains and the Salt "
+                             "mine"},
+        "zookeeper": {"type": "list", "doc": "ZooKeeper hosts (an odd number), with stable "
+                                             "ids", "items": {"type": "map", "keys": {
+            "id": {"type": "int", "required": True, "min": MYID_MIN, "max": MYID_MAX,
+                   "range_doc": "a ZooKeeper id", "doc": "Its myid, 1-255, never renumbered"},
+            "minion": _MINION, "address": _ADDRESS}}},
+        "nimbus": {"type": "list", "items": _HOST,
+                   "doc": "Nimbus hosts: minion ids, or {minion, address}"},
+        "supervisor": {"type": "list", "items": _HOST,
+                       "doc": "Supervisor hosts: minion ids, or {minion, address}"},
+        "mine": {"type": "map", "doc": "With `discovery: mine`", "keys": {
+            "target": {"type": "str", "nonempty": True, "doc": "Which minions' records"},
+            "tgt_type": {"type": "str", "choices": [
+                "glob", "pcre", "list", "grain", "grain_pcre", "pillar", "pillar_pcre",
+                "nodegroup", "range", "compound", "ipcidr"], "doc": "How target matches"},
+            "function": {"type": "str", "nonempty": True,
+                         "doc": "The mine function that publishes a host's record"},
+            "roles_grain": {"type": "str", "nonempty": True,
+                            "doc": "The grain listing a host's roles"},
+            "zookeeper_id_grain": {"type": "str", "nonempty": True,
+                                   "doc": "The grain holding a ZooKeeper host's id"},
+            "network": {"type": "network", "nullable": True,
+                        "doc": "The cluster network each host's address is taken from"},
+        }},
+    },
+}
 DEFAULTS = {
     "discovery": "pillar",
     "mine": {
@@ -41,8 +82,6 @@ DEFAULTS = {
         "network": None,
     },
 }
-# ZooKeeper reads myid as a number from 1 to 255.
-MYID_MIN, MYID_MAX = 1, 255
 
 
 def __virtual__():
@@ -54,19 +93,12 @@ def _fail(key, message):
 
 
 def _settings():
-    settings = dict(DEFAULTS)
     # __pillar__, not pillar.get: since Salt 3008 pillar.get called outside a template
     # returns masked values ('**********'), which would make every value look invalid.
-    pillar = __pillar__.get("cluster", {}) or {}
-    if not isinstance(pillar, dict):
-        _fail("", "must be a mapping")
-    settings.update({k: v for k, v in pillar.items() if k != "mine"})
-    mine = dict(DEFAULTS["mine"])
-    mine.update(pillar.get("mine") or {})
-    settings["mine"] = mine
-    if settings["discovery"] not in ("pillar", "mine"):
-        _fail("discovery", f"unknown value {settings['discovery']!r}; use 'pillar' or 'mine'")
-    return settings
+    pillar = __pillar__.get("cluster")
+    pillar = {} if pillar is None else pillar
+    settings = __utils__["formula_schema.merge"]([("", DEFAULTS), ("", pillar)], "cluster")
+    return __utils__["formula_schema.check"](settings, SCHEMA, "cluster")
 
 
 def _address_in(addresses, network):
@@ -142,18 +174,16 @@ def _from_mine(settings):
 def _from_pillar(settings):
     members = {}
     for role in ROLES:
-        entries = settings.get(role) or []
-        if not isinstance(entries, list):
-            _fail(role, "must be a list of hosts")
+        # Shapes and types are the schema's (checked in _settings).
         normalised = []
-        for index, entry in enumerate(entries):
-            if isinstance(entry, str):
-                entry = {"minion": entry}
-            if not isinstance(entry, dict) or not entry.get("minion"):
-                _fail(f"{role}:{index}", "each host needs a 'minion' (its minion id)")
-            entry = dict(entry)
+        for index, entry in enumerate(settings.get(role) or []):
+            entry = {"minion": entry} if isinstance(entry, str) else dict(entry)
             # Without an explicit address the minion id must resolve on every host.
-            entry.setdefault("address", entry["minion"])
+            if entry.get("address") is None:
+                if not __utils__["formula_schema.is_address"](entry["minion"]):
+                    _fail(f"{role}:{index}:address", f"missing, and the minion id "
+                          f"{entry['minion']!r} is not a host name; give the address")
+                entry["address"] = entry["minion"]
             normalised.append(entry)
         members[role] = normalised
     return members
@@ -190,6 +220,25 @@ def _check_zookeeper(entries):
     return sorted(entries, key=lambda e: e["id"])
 
 
+def _check_addresses(found):
+    """One cluster address per host, and no two hosts at one address: storm.local.hostname,
+    nimbus.seeds and the server lines of zoo.cfg all name hosts by it."""
+    owner, address_of = {}, {}
+    for role in ROLES:
+        for index, entry in enumerate(found[role]):
+            where = f"{role}:{index}"
+            address, minion = entry["address"], entry["minion"]
+            if minion in address_of and address_of[minion][0] != address:
+                _fail(f"{where}:address", f"{address}, but {minion} is at "
+                      f"{address_of[minion][0]} as cluster:{address_of[minion][1]}; a host "
+                      "has one cluster address")
+            if address in owner and owner[address][0] != minion:
+                _fail(f"{where}:address", f"{address} is already {owner[address][0]}'s "
+                      f"address (cluster:{owner[address][1]}); two hosts cannot share one")
+            address_of.setdefault(minion, (address, where))
+            owner.setdefault(address, (minion, where))
+
+
 def _check_unique(role, entries):
     seen = set()
     for index, entry in enumerate(entries):
@@ -215,6 +264,7 @@ def members():
         found = _from_mine(settings)
     else:
         found = _from_pillar(settings)
+    _check_addresses(found)
     result = {"discovery": settings["discovery"]}
     result["zookeeper"] = _check_zookeeper(found["zookeeper"])
     for role in ("nimbus", "supervisor"):

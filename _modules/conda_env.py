@@ -22,7 +22,6 @@ from salt.exceptions import CommandExecutionError
 __virtualname__ = "conda_env"
 
 SPEC_FILE = "conda-meta/salt-spec"
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 def __virtual__():
@@ -33,51 +32,27 @@ def _fail(key, message):
     raise CommandExecutionError(f"conda:{key}: {message}")
 
 
-def _check_hash(value, key):
-    text = str(value or "").strip()
-    if not text:
-        _fail(key, "missing; the installer must be verified (a pinned 'sha256=<hex>' or the "
-              "URL of its .sha256 file)")
-    algo, sep, digest = text.partition("=")
-    if sep and "/" not in text:
-        if algo.lower() != "sha256" or not re.fullmatch(r"[0-9a-fA-F]{64}", digest):
-            _fail(key, f"{text!r} is not 'sha256=' followed by 64 hex digits")
-        return f"sha256={digest.lower()}"
-    if re.fullmatch(r"[0-9a-fA-F]{64}", text):
-        return f"sha256={text.lower()}"
-    if not re.match(r"^(https?|salt|file|ftp)://", text):
-        _fail(key, f"{text!r} is neither 'sha256=<hex>' nor the URL of a .sha256 file")
-    return text
-
-
 def spec_of(name, env):
     """The normalised spec of one pillar environment; raises naming the key."""
     key = f"environments:{name}"
-    if not NAME.match(str(name)) or name == "base":
-        _fail(key, "an environment name is letters, digits, '.', '_', '-' and not 'base'")
-    if not isinstance(env, dict):
-        _fail(key, "must be a mapping (packages, pip, channels or environment_file)")
-    unknown = set(env) - {"packages", "pip", "channels", "environment_file"}
-    if unknown:
-        _fail(f"{key}:{sorted(unknown)[0]}", "unknown setting; use packages, pip, channels "
-              "or environment_file")
+    # Keys and types are the schema's (parameters/schema.yaml); what is left is what one
+    # key alone cannot say.
+    if name == "base":
+        _fail(key, "'base' is the installation itself; name the environment otherwise")
     if env.get("environment_file"):
         if env.get("packages") or env.get("pip"):
             _fail(key, "give either environment_file or packages/pip, not both")
         return {"environment_file": str(env["environment_file"])}
-    packages = env.get("packages") or []
-    if not isinstance(packages, list) or not packages:
+    packages, pip = env.get("packages") or [], env.get("pip") or []
+    channels = env.get("channels") or []
+    if not packages:
         _fail(f"{key}:packages", "no packages; an environment needs at least python and "
               "what runs in it (or an environment_file)")
-    pip = env.get("pip") or []
-    if not isinstance(pip, list):
-        _fail(f"{key}:pip", "must be a list of pip requirements")
-    channels = env.get("channels") or []
-    if not isinstance(channels, list):
-        _fail(f"{key}:channels", "must be a list of channels")
-    for spec in packages + pip + channels:
-        if not isinstance(spec, str) or not spec.strip() or " " in spec.strip():
-            _fail(key, f"{spec!r} is not a package spec such as 'numpy=2.4.6'")
+    for field, specs in (("packages", packages), ("pip", pip), ("channels", channels)):
+        for index, spec in enumerate(specs):
+            if " " in spec.strip():
+                _fail(f"{key}:{field}:{index}", f"{spec!r} is not a package spec such as "
+                      "'numpy=2.4.6' (no spaces)")
     if pip and not any(re.match(r"^pip([=<>!~ ]|$)", p) for p in packages):
         _fail(f"{key}:packages", "a pip section needs 'pip' among the conda packages")
     return {"channels": channels, "packages": packages, "pip": pip}
@@ -96,26 +71,17 @@ def resolve(config):
         salt worker1 state.apply conda._mapdata
     """
     config = dict(config)
-    prefix = str(config.get("prefix") or "")
-    if not prefix.startswith("/") or prefix.rstrip("/") in ("", "/usr", "/opt"):
-        _fail("prefix", f"{prefix!r} is not an absolute directory of its own")
-    prefix = prefix.rstrip("/")
-    installer = dict(config.get("installer") or {})
-    version = str(installer.get("version") or "").strip()
-    if not version:
-        _fail("installer:version", "missing")
+    prefix = config["prefix"].rstrip("/")
+    if prefix in ("", "/usr", "/opt"):
+        _fail("prefix", f"{config['prefix']!r} is not an absolute directory of its own")
+    installer = dict(config["installer"])
+    version = installer["version"]
     arch = __grains__.get("cpuarch", "x86_64")
     for key in ("source", "source_hash"):
-        if isinstance(installer.get(key), str):
-            installer[key] = installer[key].replace("{version}", version).replace("{arch}", arch)
-    if not installer.get("source"):
-        _fail("installer:source", "missing")
-    installer["source_hash"] = _check_hash(installer.get("source_hash"),
-                                           "installer:source_hash")
-    installer["version"] = version
-    envs = config.get("environments") or {}
-    if not isinstance(envs, dict):
-        _fail("environments", "must be a mapping of environment names to specs")
+        installer[key] = installer[key].replace("{version}", version).replace("{arch}", arch)
+    installer["source_hash"] = __utils__["formula_schema.hash_setting"](
+        installer["source_hash"], "conda:installer:source_hash", ("sha256",))
+    envs = config["environments"]
     config.update({
         "prefix": prefix,
         "installer": installer,

@@ -508,9 +508,6 @@ def prune(root, name, keep):
     return {"removed": removed, "kept": kept, "current": current(root, name)}
 
 
-SOURCE_SCHEMES = ("salt://", "https://", "http://", "file://")
-
-
 def resolve(config):
     """
     Validate the merged sklearn_model formula settings (called from its map.jinja at
@@ -526,46 +523,28 @@ def resolve(config):
     def fail(key, message):
         raise CommandExecutionError(f"sklearn_model:{key}: {message}")
 
+    # Keys, types and ranges are the schema's (parameters/schema.yaml, checked by
+    # formula_settings.mapdata before this runs); what is left is what one key alone
+    # cannot say.
     config = dict(config)
-    root = str(config.get("root") or "")
-    if not root.startswith("/"):
-        fail("root", f"{root!r} is not an absolute path")
-    python = str(config.get("python") or "")
-    if not python.startswith("/"):
-        fail("python", f"{python!r} is not the absolute path of the workers' python")
-    keep = config.get("keep")
-    if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
-        fail("keep", f"{keep!r} is not a number of versions to keep (1 or more)")
-    models = config.get("models") or {}
-    if not isinstance(models, dict):
-        fail("models", "must be a mapping of model names to their settings")
+    root, python, keep = config["root"], config["python"], config["keep"]
     deploy, builds = {}, {}
-    for name, model in sorted(models.items()):
+    for name, model in sorted(config["models"].items()):
         key = f"models:{name}"
         _component(name, key)
-        if not isinstance(model, dict):
-            fail(key, "must be a mapping with version, source and source_hash")
-        version = model.get("version")
-        if version is None or isinstance(version, float):
-            fail(f"{key}:version", f"{version!r}: give the version as a quoted string "
-                 "(YAML reads 1.10 as the number 1.1)")
-        version = str(version)
+        version = str(model["version"])
         _component(version, f"{key}:version")
         build = model.get("build")
         if build is not None:
             # Trained in the orchestrate on one worker and served by the master (minionfs).
             if model.get("source") or model.get("source_hash"):
                 fail(key, "give either build or source/source_hash, not both")
-            if not isinstance(build, dict):
-                fail(f"{key}:build", "must be a mapping (minion, script)")
             minion = build.get("minion") or next(
                 iter(__salt__["clustermap.minions"]("supervisor")), None)
             if not minion:
                 fail(f"{key}:build:minion", "no build host given and no cluster:supervisor")
             script = str(build.get("script") or config["build"]["script"])
-            output = str(config["build"]["output"]).rstrip("/")
-            if not output.startswith("/"):
-                fail("build:output", f"{output!r} is not an absolute path")
+            output = config["build"]["output"].rstrip("/")
             source = f"salt://{minion}{output}/{name}-{version}.tar"
             builds[name] = {"version": version, "minion": minion, "script": script,
                             "output": output, "python": python}
@@ -573,19 +552,14 @@ def resolve(config):
                             "source_hash": source + ".sha256", "root": root,
                             "python": python, "keep": model.get("keep", keep)}
             continue
-        source = str(model.get("source") or "")
-        if not source.startswith(SOURCE_SCHEMES):
-            fail(f"{key}:source", f"{source!r} is not a salt://, https://, http:// or file:// "
-                 "URL of the model artifact (or give build: to train it in the orchestrate)")
-        source_hash = str(model.get("source_hash") or "")
-        algo, _, digest = source_hash.partition("=")
-        if not source_hash:
-            fail(f"{key}:source_hash", "missing; a model is only deployed when its artifact "
-                 "matches a pinned 'sha256=<hex>'")
-        if algo.lower() != "sha256" or not _HEX64.match(digest.lower()):
-            fail(f"{key}:source_hash", f"{source_hash!r} is not 'sha256=' and 64 hex digits")
-        deploy[name] = {"version": version, "source": source,
-                        "source_hash": f"sha256={digest.lower()}", "root": root,
+        if not model.get("source"):
+            fail(f"{key}:source", "missing: the salt://, https://, http:// or file:// URL of "
+                 "the model artifact (or give build: to train it in the orchestrate)")
+        source_hash = __utils__["formula_schema.hash_setting"](
+            model.get("source_hash"), f"sklearn_model:{key}:source_hash", ("sha256",),
+            urls=False)
+        deploy[name] = {"version": version, "source": model["source"],
+                        "source_hash": source_hash, "root": root,
                         "python": python, "keep": model.get("keep", keep)}
     config["deploy"] = deploy
     config["builds"] = builds

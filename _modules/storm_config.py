@@ -37,13 +37,20 @@ COMPUTED = {
 }
 # Storm's own default (defaults.yaml), used when storm:config does not set it.
 JAVA_LIBRARY_PATH = "/usr/local/lib:/opt/local/lib:/usr/lib:/usr/lib64"
-PORT_KEYS = ("nimbus.thrift.port", "ui.port", "logviewer.port", "drpc.port")
+# The daemons' listening ports, Storm's defaults (defaults.yaml), and the optional daemon
+# that opens each (None: the role's own daemon always does).
+PORTS = {
+    "nimbus": (("nimbus.thrift.port", 6627, None), ("ui.port", 8080, "ui"),
+               ("drpc.port", 3772, "drpc"), ("drpc.invocations.port", 3773, "drpc")),
+    "supervisor": (("supervisor.thrift.port", 6628, None),
+                   ("logviewer.port", 8000, "logviewer")),
+}
+PORT_KEYS = tuple(key for role in PORTS.values() for key, _, _ in role)
 CHILDOPTS = ("worker.childopts", "nimbus.childopts", "supervisor.childopts", "ui.childopts",
              "logviewer.childopts", "drpc.childopts", "topology.worker.childopts")
 # Java 8 GC logging flags; Java 9 and later refuse to start with them.
 JAVA8_FLAGS = re.compile(r"-XX:\+Print(GC\w*|Tenuring\w*)|-Xloggc:|-XX:\+UseGCLogFileRotation"
                          r"|-XX:NumberOfGCLogFiles|-XX:GCLogFileSize|-XX:\+UseConcMarkSweepGC")
-MAX_SLOTS = 64
 
 
 def __virtual__():
@@ -54,33 +61,14 @@ def _fail(key, message):
     raise CommandExecutionError(f"storm:{key}: {message}")
 
 
-def _is_port(value):
-    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535
-
-
-def _positive(value, minimum=1):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
-
-
 def slot_ports(config):
     """The supervisor's worker ports: ``slots_ports`` when given, else ``slots`` ports from
-    ``first_slot_port`` up."""
-    ports = config.get("slots_ports") or []
+    ``first_slot_port`` up (types and ranges checked by the schema)."""
+    ports = config["slots_ports"]
     if ports:
-        if not isinstance(ports, list):
-            _fail("slots_ports", "must be a list of ports")
-        for port in ports:
-            if not _is_port(port) or port < 1024:
-                _fail("slots_ports", f"{port!r} is not a port from 1024 to 65535")
-        if len(set(ports)) != len(ports):
-            _fail("slots_ports", f"ports repeat: {ports}")
-        if len(ports) > MAX_SLOTS:
-            _fail("slots_ports", f"{len(ports)} slots; at most {MAX_SLOTS}")
         return sorted(ports)
-    count, first = config.get("slots"), config.get("first_slot_port")
-    if not _positive(count) or count > MAX_SLOTS:
-        _fail("slots", f"{count!r} is not a slot count from 1 to {MAX_SLOTS}")
-    if not _is_port(first) or first < 1024 or first + count - 1 > 65535:
+    count, first = config["slots"], config["first_slot_port"]
+    if first + count - 1 > 65535:
         _fail("first_slot_port", f"{first!r} cannot start {count} slot ports below 65536")
     return list(range(first, first + count))
 
@@ -172,7 +160,7 @@ def checked_config(config, known, allowed, release="2.8.3"):
             _fail(f"config:{key}", f"is computed by the formula; set {COMPUTED[key]}")
         _check_key(key, known, allowed, release)
         # The formula's own checks first: a port's range says more than "not positive".
-        if key in PORT_KEYS and not _is_port(value):
+        if key in PORT_KEYS and not __utils__["formula_schema.is_port"](value):
             _fail(f"config:{key}", f"{value!r} is not a TCP port (1-65535)")
         if key in known:
             check_type(key, value, known[key] if isinstance(known, dict) else None, release)
@@ -202,10 +190,7 @@ def release(config, releases):
         _fail("version", f"{version}: the formula knows Storm {', '.join(sorted(lines))}, "
               f"not {line}")
     info = dict(lines[line], line=line)
-    java = (config.get("java") or {}).get("version")
-    if isinstance(java, bool) or not isinstance(java, int):
-        raise CommandExecutionError(
-            f"storm:java:version: {java!r} is not a Java major version such as 17")
+    java = config["java"]["version"]
     if java < int(info["java"]):
         raise CommandExecutionError(
             f"storm:java:version: Java {java} is older than Storm {line}'s minimum, Java "
@@ -219,23 +204,40 @@ def release(config, releases):
     return info
 
 
+def host_ports(members, storm_yaml, config, zookeeper):
+    """
+    Every port that will listen on each host of the cluster, from membership: ZooKeeper's
+    (client, quorum, election, AdminServer) on its members, nimbus Thrift (+ UI, DRPC) on
+    nimbus hosts, the supervisor's Thrift port, the slots (+ logviewer) on supervisors.
+    Two listeners on one port of one host are refused, naming both keys.  Returns
+    ``{minion: [(key path, port), ...]}``.
+    """
+    slot_key = "storm:slots_ports" if config["slots_ports"] else "storm:first_slot_port"
+    hosts = {}
+    for member in members["zookeeper"]:
+        hosts.setdefault(member["minion"], []).extend(zookeeper["listening"])
+    for role, ports in PORTS.items():
+        for member in members[role]:
+            here = hosts.setdefault(member["minion"], [])
+            for key, default, switch in ports:
+                if switch is None or config["daemons"].get(switch):
+                    here.append((f"storm:config:{key}", storm_yaml.get(key, default)))
+            if role == "supervisor":
+                here.extend((f"{slot_key} (slot port {port})", port)
+                            for port in storm_yaml["supervisor.slots.ports"])
+    for minion, ports in sorted(hosts.items()):
+        __utils__["formula_schema.distinct_ports"](ports, minion)
+    return hosts
+
+
 def _archive(config, version):
-    archive = dict(config.get("archive") or {})
+    archive = dict(config["archive"])
     for key in ("source", "source_hash", "install_dir"):
-        if isinstance(archive.get(key), str):
-            archive[key] = archive[key].replace("{version}", version)
-    if not archive.get("source"):
-        _fail("archive:source", "missing")
+        archive[key] = archive[key].replace("{version}", version)
     # Checked for its form only; the .sha512 file is fetched at apply time.
     archive["source_hash"] = __salt__["apache_dist.checked_hash"](
-        archive["source"], archive.get("source_hash"), key="storm:archive:source_hash")
-    if not isinstance(archive.get("webapp", True), bool):
-        _fail("archive:webapp", f"{archive['webapp']!r} is not true or false")
-    archive["webapp"] = archive.get("webapp", True)
-    install_dir = str(archive.get("install_dir") or "")
-    if not install_dir.startswith("/"):
-        _fail("archive:install_dir", f"{install_dir!r} is not an absolute path")
-    base = install_dir.rstrip("/")
+        archive["source"], archive["source_hash"], key="storm:archive:source_hash")
+    base = archive["install_dir"].rstrip("/")
     archive["home"] = f"{base}/apache-storm-{version}"
     archive["current"] = f"{base}/current"
     filename = archive["source"].rstrip("/").split("/")[-1]
@@ -244,12 +246,8 @@ def _archive(config, version):
 
 
 def _daemons(config, roles, daemon_info, archive):
-    switches = config.get("daemons") or {}
+    switches = config["daemons"]
     for name, value in switches.items():
-        if name not in daemon_info or name in ("nimbus", "supervisor"):
-            _fail(f"daemons:{name}", "is not an optional daemon (ui, logviewer, drpc)")
-        if not isinstance(value, bool):
-            _fail(f"daemons:{name}", f"{value!r} is not true or false")
         if value and daemon_info[name]["webapp"] and not archive["webapp"]:
             _fail(f"daemons:{name}", "enabled, but the install from storm:archive:source "
                   "has no lib-webapp/ (storm:archive:webapp is false): the UI, logviewer "
@@ -306,15 +304,17 @@ def launch(config, daemon, main, webapp, lib_common=False):
             "webapp": webapp}
 
 
-def resolve(config, known_keys, releases, minion_id=None):
+def resolve(config, known_keys, releases, zookeeper, minion_id=None):
     """
     Validate the merged formula map and add: ``members`` (zookeeper, nimbus, supervisor),
     this minion's ``roles`` and ``address`` (its storm.local.hostname), ``storm_yaml`` (the
     whole storm.yaml as a mapping), ``archive`` (resolved source, checksum and paths),
     ``home``, ``release`` (the release line), ``daemons_here`` (the daemons this host
     runs), ``launch`` (per daemon here: argv and the unit's ExecStart), ``nimbus_seeds``
-    and ``thrift_port`` (where the health checks ask the leader).  Raises with the pillar
-    key named on bad input.
+    and ``thrift_port`` (where the health checks ask the leader).  ``zookeeper`` is the
+    zookeeper formula's map (its client port, and the ports its members listen on, which
+    must not meet Storm's on a shared host).  Raises with the pillar key named on bad
+    input.
 
     CLI Example:
 
@@ -322,23 +322,12 @@ def resolve(config, known_keys, releases, minion_id=None):
 
         salt nimbus1 state.apply storm._mapdata
     """
-    if not isinstance(config, dict):
-        raise CommandExecutionError("storm: must be a mapping")
+    # Keys, types and ranges are the schema's (parameters/schema.yaml, checked by
+    # formula_settings.mapdata before this runs); what is left is Storm's own keys and
+    # what one key alone cannot say.
     config = dict(config)
     known = known_keys if isinstance(known_keys, dict) else set(known_keys or [])
-    allowed = config.get("allowed_keys") or []
-    if not isinstance(allowed, list):
-        _fail("allowed_keys", "must be a list of storm.yaml keys")
-    for key in ("config_dir", "local_dir", "log_dir"):
-        value = config.get(key)
-        if not isinstance(value, str) or not value.startswith("/"):
-            _fail(key, f"{value!r} is not an absolute path")
-    for key in ("uid", "gid"):
-        if not _positive((config.get("user") or {}).get(key)):
-            _fail(f"user:{key}", f"{config['user'].get(key)!r} is not a fixed numeric id")
-    for daemon, value in (config.get("heap_mb") or {}).items():
-        if not _positive(value, 64):
-            _fail(f"heap_mb:{daemon}", f"{value!r} is not a heap size in MB (64 or more)")
+    allowed = config["allowed_keys"]
     info = release(config, releases)
     version = str(config["version"]).strip()
 
@@ -351,10 +340,8 @@ def resolve(config, known_keys, releases, minion_id=None):
              if any(m["minion"] == minion_id for m in members[r])]
     address = next((m["address"] for r in roles for m in members[r]
                     if m["minion"] == minion_id), None)
-    # The port ZooKeeper serves on is the zookeeper formula's setting: read, not repeated.
-    zk_port = ((__pillar__.get("zookeeper") or {}).get("ports") or {}).get("client", 2181)
-    if not _is_port(zk_port):
-        raise CommandExecutionError(f"zookeeper:ports:client: {zk_port!r} is not a TCP port")
+    # The port ZooKeeper serves on is the zookeeper formula's setting, read from its map.
+    zk_port = zookeeper["ports"]["client"]
 
     storm_yaml = checked_config(config, known, allowed, info["keys"])
     storm_yaml.update({
@@ -373,15 +360,16 @@ def resolve(config, known_keys, releases, minion_id=None):
                           f"{config['local_dir'].rstrip('/')}/storm_rocks")
     if not str(storm_yaml["storm.metricstore.rocksdb.location"]).startswith("/"):
         _fail("config:storm.metricstore.rocksdb.location", "must be an absolute path")
-    for daemon, heap in (config.get("heap_mb") or {}).items():
+    for daemon, heap in config["heap_mb"].items():
         storm_yaml.setdefault(f"{daemon}.childopts", f"-Xmx{heap}m")
     if address:
         storm_yaml["storm.local.hostname"] = address
     for key in storm_yaml:
         _check_key(key, known, allowed, info["keys"])
+    host_ports(members, storm_yaml, config, zookeeper)
 
-    java = dict(config.get("java") or {})
-    java["home"] = str(java.get("home", "")).replace("{osarch}", __grains__.get("osarch", ""))
+    java = dict(config["java"])
+    java["home"] = java["home"].replace("{osarch}", __grains__.get("osarch", ""))
     archive = _archive(config, version)
     daemon_info = (releases or {}).get("daemons") or {}
     here = _daemons(config, roles, daemon_info, archive)

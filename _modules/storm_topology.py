@@ -30,10 +30,6 @@ __virtualname__ = "storm_topology"
 # The topology configuration key that carries the formula's fingerprint of a deployment
 # (jar + settings [+ model version]); read back from the topology's configuration.
 FINGERPRINT_KEY = "salt.fingerprint"
-IF_CHANGED = ("replace", "keep")
-MODEL_CHANGE = ("follow", "resubmit")
-# Storm refuses '/', '.', ':' and '\\' in topology names; sparse imports topologies/<name>.py.
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 # What a deployment's code is: the topology definitions sparse reads on the nimbus host
 # and the component sources the jar carries.
 CODE_DIRS = ("topologies", "src")
@@ -48,57 +44,24 @@ def _fail(key, message):
     raise CommandExecutionError(f"storm:topologies:{key}: {message}")
 
 
-def _model_version(model):
-    models = (__pillar__.get("sklearn_model") or {}).get("models") or {}
-    version = (models.get(model) or {}).get("version") if isinstance(models, dict) else None
-    return None if version is None else str(version)
-
-
-def resolve(storm, known_keys=None):
+def resolve(storm, known_keys=None, sklearn_model=None):
     """
-    Validate ``storm:topologies`` of the merged storm map and return the enabled ones as a
-    list, each completed with ``name``, ``workdir``, ``sparse``, ``python``,
-    ``virtualenv_root``, ``virtualenv_name``, ``workers`` (default: one per supervisor)
-    and ``model_version`` (from pillar ``sklearn_model:models:<model>:version``).  Storm's
-    own keys among the ``options`` (``known_keys``, the release's generated list) must have
-    the types Storm's validators take; other keys (``iris.*``) are the topology's own.
+    The enabled topologies of the merged storm map (``storm:topologies``, whose keys and
+    types the schema has checked) as a list, each completed with ``name``, ``workdir``,
+    ``sparse``, ``python``, ``virtualenv_root``, ``virtualenv_name``, ``workers``
+    (default: one per supervisor) and ``model_version`` (from the sklearn_model formula's
+    map, ``sklearn_model``).  Storm's own keys among the ``options`` (``known_keys``, the
+    release's generated list) must have the types Storm's validators take; other keys
+    (``iris.*``) are the topology's own.
     """
-    topologies = storm.get("topologies") or {}
-    if not isinstance(topologies, dict):
-        raise CommandExecutionError("storm:topologies: must be a mapping of name to settings")
+    models = (sklearn_model or {}).get("deploy") or {}
+    release = (storm.get("release") or {}).get("keys") or "2.8.3"
     resolved = []
-    for name, given in sorted(topologies.items()):
-        if given is None:
-            continue
-        if not isinstance(given, dict):
-            _fail(name, "must be a mapping")
-        if not NAME.match(str(name)):
-            _fail(name, "a topology name is letters, digits, '_' and '-'")
-        if not given.get("enabled", True):
+    for name, given in sorted(storm["topologies"].items()):
+        if given is None or not given.get("enabled", True):
             continue
         topo = dict(given, name=str(name))
-        for key in ("project", "virtualenv"):
-            if not isinstance(topo.get(key), str) or not topo[key]:
-                _fail(f"{name}:{key}", "is required")
-        if not topo["project"].startswith("salt://"):
-            _fail(f"{name}:project", f"{topo['project']!r} is not a salt:// directory")
-        if not os.path.isabs(topo["virtualenv"]):
-            _fail(f"{name}:virtualenv", f"{topo['virtualenv']!r} is not an absolute path")
-        if topo.get("if_changed", "replace") not in IF_CHANGED:
-            _fail(f"{name}:if_changed", f"{topo.get('if_changed')!r} is not one of "
-                  + ", ".join(IF_CHANGED))
-        if topo.get("model_change", "follow") not in MODEL_CHANGE:
-            _fail(f"{name}:model_change", f"{topo.get('model_change')!r} is not one of "
-                  + ", ".join(MODEL_CHANGE))
-        for key, minimum in (("kill_wait", 0), ("workers", 1)):
-            value = topo.get(key)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                      or value < minimum):
-                _fail(f"{name}:{key}", f"{value!r} is not a whole number >= {minimum}")
         options = topo.get("options") or {}
-        if not isinstance(options, dict):
-            _fail(f"{name}:options", "must be a mapping of topology configuration keys")
-        release = (storm.get("release") or {}).get("keys") or "2.8.3"
         for key, value in options.items():
             if isinstance(known_keys, dict) and key in known_keys:
                 __salt__["storm_config.check_type"](key, value, known_keys[key], release,
@@ -109,11 +72,11 @@ def resolve(storm, known_keys=None):
         model = topo.get("model")
         version = None
         if model:
-            version = _model_version(model)
-            if version is None:
-                _fail(f"{name}:model", f"{model!r} is not in pillar sklearn_model:models "
-                      "(or has no version); add the model, or disable the topology with "
+            if model not in models:
+                _fail(f"{name}:model", f"{model!r} is not in pillar sklearn_model:models; "
+                      "add the model, or disable the topology with "
                       f"storm:topologies:{name}:enabled: false")
+            version = models[model]["version"]
         supervisors = len(storm["members"]["supervisor"])
         topo.update(
             options=options,
@@ -129,9 +92,6 @@ def resolve(storm, known_keys=None):
             workdir=os.path.join(storm["archive"]["install_dir"], "topologies", str(name)),
             worker_dirs=list(topo.get("worker_dirs") or []),
         )
-        for path in topo["worker_dirs"]:
-            if not isinstance(path, str) or not os.path.isabs(path):
-                _fail(f"{name}:worker_dirs", f"{path!r} is not an absolute path")
         resolved.append(topo)
     return resolved
 

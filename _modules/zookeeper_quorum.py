@@ -13,7 +13,6 @@ from salt.exceptions import CommandExecutionError
 
 __virtualname__ = "zookeeper_quorum"
 
-INSTALL_METHODS = ("package", "archive")
 # Keys the formula computes from membership and its own settings; setting them through
 # ``zookeeper:properties`` would silently fight the formula, so they are refused.
 COMPUTED = {
@@ -32,47 +31,29 @@ def _fail(key, message):
     raise CommandExecutionError(f"zookeeper:{key}: {message}")
 
 
-def _port(config, name):
-    value = (config.get("ports") or {}).get(name)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-        _fail(f"ports:{name}", f"{value!r} is not a TCP port (1-65535)")
-    return value
-
-
-def _positive_int(config, key):
-    value = config.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        _fail(key, f"{value!r} is not a positive whole number")
-    return value
-
-
-def _absolute(config, key):
-    value = config.get(key)
-    if not isinstance(value, str) or not value.startswith("/"):
-        _fail(key, f"{value!r} is not an absolute path")
-    return value.rstrip("/") or "/"
+def listening(config):
+    """The ports a member listens on, each with the key that sets it: client, quorum,
+    election, and the AdminServer's when it is enabled (ZooKeeper's default 8080)."""
+    props = config.get("properties") or {}
+    ports = [(f"zookeeper:ports:{name}", port) for name, port in config["ports"].items()]
+    admin = props.get("admin.enableServer", True)
+    if admin is True or str(admin).lower() == "true":
+        ports.append(("zookeeper:properties:admin.serverPort",
+                      props.get("admin.serverPort", 8080)))
+    return ports
 
 
 def _archive(config):
-    archive = dict(config.get("archive") or {})
-    version = str(archive.get("version") or "").strip()
-    if not version:
-        _fail("archive:version", "missing")
+    archive = dict(config["archive"])
+    version = archive["version"]
     for key in ("source", "source_hash", "install_dir"):
-        value = archive.get(key)
-        if isinstance(value, str):
-            archive[key] = value.replace("{version}", version)
-    if not archive.get("source"):
-        _fail("archive:source", "missing")
-    archive["version"] = version
+        archive[key] = archive[key].replace("{version}", version)
     # Checked for its form only: the .sha512 file is fetched at apply time (the
     # apache_dist.checksum_file state), so rendering never reaches the network.
     archive["source_hash"] = __salt__["apache_dist.checked_hash"](
         archive["source"], archive.get("source_hash"), key="zookeeper:archive:source_hash"
     )
-    install_dir = archive.get("install_dir") or ""
-    if not install_dir.startswith("/"):
-        _fail("archive:install_dir", f"{install_dir!r} is not an absolute path")
+    install_dir = archive["install_dir"]
     archive["home"] = f"{install_dir.rstrip('/')}/apache-zookeeper-{version}-bin"
     archive["current"] = f"{install_dir.rstrip('/')}/current"
     archive["hash_file"] = (f"{install_dir.rstrip('/')}/.checksums/"
@@ -81,9 +62,7 @@ def _archive(config):
 
 
 def _properties(config, members, ports):
-    given = config.get("properties") or {}
-    if not isinstance(given, dict):
-        _fail("properties", "must be a mapping of zoo.cfg keys to values")
+    given = config["properties"]
     props = {}
     for key, value in given.items():
         key = str(key)
@@ -126,22 +105,15 @@ def resolve(config, minion_id=None):
 
         salt zk1 zookeeper_quorum.resolve "$(salt-call --out=json ...)"
     """
-    if not isinstance(config, dict):
-        raise CommandExecutionError("zookeeper: must be a mapping")
+    # Keys, types and ranges are the schema's (parameters/schema.yaml, checked by
+    # formula_settings.mapdata before this runs); what is left is what one key alone
+    # cannot say.
     config = dict(config)
-    method = config.get("install_method")
-    if method not in INSTALL_METHODS:
-        _fail("install_method", f"{method!r} is not one of {', '.join(INSTALL_METHODS)}")
-    ports = {name: _port(config, name) for name in ("client", "quorum", "election")}
-    if len(set(ports.values())) != len(ports):
-        _fail("ports", f"client, quorum and election ports must differ, got {ports}")
+    method, ports = config["install_method"], dict(config["ports"])
     for key in ("config_dir", "data_dir", "datalog_dir", "log_dir"):
-        config[key] = _absolute(config, key)
-    _positive_int(config, "heap_mb")
-    for key in ("uid", "gid"):
-        value = (config.get("user") or {}).get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            _fail(f"user:{key}", f"{value!r} is not a fixed numeric id")
+        config[key] = config[key].rstrip("/") or "/"
+    config["listening"] = listening(config)
+    __utils__["formula_schema.distinct_ports"](config["listening"], "a ZooKeeper member")
     members = __salt__["clustermap.members"]()["zookeeper"]
     minion_id = minion_id or __opts__["id"]
     mine = [m for m in members if m["minion"] == minion_id]

@@ -12,10 +12,16 @@
 # workers, nimbus and a leader, supervisors and all registered, the topologies submitted,
 # ACTIVE, and their predictions seen on the workers.
 {%- if not ('clustermap.members' in salt and 'storm_config.resolve' in salt
-             and 'storm_topology.resolve' in salt) %}
+             and 'storm_topology.resolve' in salt and 'formula_settings.mapdata' in salt) %}
 {{ raise('storm.orchestrate: the package modules are not synced to the master; run `salt-run saltutil.sync_all` once after adding or updating the formulas') }}
 {%- endif %}
 {%- set members = salt['clustermap.members']() %}
+{#- Every formula's settings are checked here, on the master, before the first step: a bad
+    key stops the orchestrate naming its path, with no host changed.  Each map renders
+    what every minion's render checks too (schema, membership, ports per host). #}
+{%- from "zookeeper/map.jinja" import mapdata as zookeeper_settings with context %}
+{%- from "conda/map.jinja" import mapdata as conda_settings with context %}
+{%- from "sklearn_model/map.jinja" import mapdata as sklearn_model with context %}
 {%- set zookeeper = members.zookeeper | map(attribute='minion') | list %}
 {%- set everyone = (zookeeper
                     + members.nimbus | map(attribute='minion') | list
@@ -62,12 +68,12 @@ storm-orchestrate-zookeeper-quorum-salt-state:
 {#- The storm map (rendered here on the master) says which topologies to submit; sparse
     runs from their conda environment, so nimbus hosts get conda too when there are any. #}
 {%- set topologies = [] %}
-{%- if nimbus and supervisors %}
+{%- if nimbus %}
 {%-   from "storm/map.jinja" import mapdata as storm with context %}
-{%-   set topologies = storm.topologies %}
+{%-   set topologies = storm.topologies if supervisors else [] %}
 {%- endif %}
 {%- set conda_hosts = (supervisors + (nimbus[:1] if topologies else [])) | unique | list %}
-{%- set models = salt['pillar.get']('sklearn_model:models', {}) %}
+{%- set models = sklearn_model.deploy %}
 {%- set workers_ready = 'storm-orchestrate-zookeeper-quorum-salt-state' %}
 {%- if supervisors %}
 

@@ -7,7 +7,7 @@ modules they share.
 installs only the package's own folder (named like the package) and Salt's `_modules`-
 style folders.  So a repository of four formulas is staged as five packages: each
 formula (`zookeeper`, `conda`, `sklearn_model`, `storm`) with a FORMULA of its own that
-depends on `storm-sklearn-modules`, which carries `_modules/` and `_states/`.  Name,
+depends on `storm-sklearn-modules`, which carries `_modules/`, `_states/` and `_utils/`.  Name,
 version, release and platforms come from the top-level FORMULA, summaries from
 metadata.yml.
 
@@ -24,7 +24,7 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 MODULES_PACKAGE = "storm-sklearn-modules"
-SHARED = ("_modules", "_states")
+SHARED = ("_modules", "_states", "_utils")
 
 
 def formula_card(name, base, summary, depends=None):
@@ -56,7 +56,7 @@ def stage(out):
     (where / MODULES_PACKAGE).mkdir(parents=True)
     (where / MODULES_PACKAGE / "README").write_text(
         "Custom Salt modules shared by the storm-sklearn formulas (installed under\n"
-        "_modules and _states; sync them with saltutil.sync_all).\n")
+        "_modules, _states and _utils; sync them with saltutil.sync_all).\n")
     (where / "FORMULA").write_text(yaml.safe_dump(formula_card(
         MODULES_PACKAGE, base, "Custom Salt modules of the storm-sklearn formulas")))
     staged[MODULES_PACKAGE] = where

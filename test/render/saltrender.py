@@ -30,6 +30,7 @@ class Minion:
             "file_roots": {"base": [str(ROOT), str(HERE / "templates")]},
             "pillar_roots": {"base": [str(pillar_root)]},
             "module_dirs": [str(ROOT / "_modules"), str(HERE / "fake_mine")],
+            "utils_dirs": [str(ROOT / "_utils")],
             "states_dirs": [str(ROOT / "_states")],
             "fake_mine_file": str(self.workdir / "mine.json"),
             "log_level_logfile": "warning",

@@ -23,11 +23,14 @@ def test_every_sls_renders_from_the_example(minion):
     ({"version": "1", "source": "salt://m/iris-1.tar"},
      "sklearn_model:models:iris:source_hash: missing"),
     ({"version": "1", "source": "s3://bucket/iris-1.tar", "source_hash": HASH},
-     "sklearn_model:models:iris:source: 's3://bucket/iris-1.tar' is not a salt://"),
+     "sklearn_model:models:iris:source: 's3://bucket/iris-1.tar' (string) is not a URL "
+     "(salt://, https://, http://, file://)"),
     ({"version": 1.1, "source": "salt://m/iris.tar", "source_hash": HASH},
-     "sklearn_model:models:iris:version: 1.1: give the version as a quoted string"),
+     "sklearn_model:models:iris:version: 1.1 (number) is not a version (a quoted string "
+     "such as '1.2') (YAML reads 1.10 as the number 1.1)"),
     ({"version": "1", "source": "salt://m/iris.tar", "source_hash": "md5=abc"},
-     "sklearn_model:models:iris:source_hash: 'md5=abc' is not 'sha256='"),
+     "sklearn_model:models:iris:source_hash: 'md5' is not a checksum the formulas accept; "
+     "give sha256="),
 ])
 def test_bad_model_fails_at_render(minion, pillar, model, message):
     with pytest.raises(RenderError) as failure:

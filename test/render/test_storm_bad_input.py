@@ -44,7 +44,8 @@ CASES = {
     "not a release": (cluster(version="latest"),
                       "storm:version: 'latest' is not a Storm release such as 2.8.3"),
     "an unknown daemon switch": (cluster(daemons={"nimbus": False}),
-                                 "storm:daemons:nimbus: is not an optional daemon"),
+                                 "storm:daemons:nimbus: is not a setting here; the settings of "
+                                 "storm:daemons are ui, logviewer, drpc"),
     "md5 checksum": (cluster(archive={"source_hash": "md5=" + "a" * 32}),
                      "storm:archive:source_hash: 'md5' is not a checksum the formulas "
                      "accept; give sha256= or sha512="),
@@ -66,10 +67,12 @@ CASES = {
     "no zookeeper": ({"cluster": {"nimbus": ["n1"], "supervisor": ["s1"]},
                       "storm": {"archive": {"source_hash": HASH}}},
                      "cluster:zookeeper: no members"),
-    "too many slots": (cluster(slots=65), "storm:slots: 65 is not a slot count from 1 to 64"),
-    "no slots": (cluster(slots=0), "storm:slots: 0 is not a slot count"),
+    "too many slots": (cluster(slots=65),
+                       "storm:slots: 65 is out of range: a slot count from 1 to 64"),
+    "no slots": (cluster(slots=0), "storm:slots: 0 is out of range: a slot count"),
     "slot port out of range": (cluster(slots_ports=[6700, 70000]),
-                               "storm:slots_ports: 70000 is not a port from 1024 to 65535"),
+                               "storm:slots_ports:1: 70000 is out of range: a TCP port from "
+                               "1024 to 65535"),
     "tarball without checksum": (cluster(archive={"source_hash": ""}),
                                  "storm:archive:source_hash: missing"),
     "bad ui port": (cluster(config={"ui.port": 0}), "storm:config:ui.port: 0 is not a TCP port"),
@@ -84,15 +87,18 @@ CASES = {
         cluster(topologies=iris(options={"topology.workers": 3})),
         "storm:topologies:iris:options: salt.fingerprint and topology.workers are set"),
     "zero workers": (cluster(topologies=iris(workers=0)),
-                     "storm:topologies:iris:workers: 0 is not a whole number >= 1"),
+                     "storm:topologies:iris:workers: 0 is out of range: a number 1 or "
+                     "more"),
     "project not on the fileserver": (
         cluster(topologies=iris(project="/srv/iris")),
-        "storm:topologies:iris:project: '/srv/iris' is not a salt:// directory"),
+        "storm:topologies:iris:project: '/srv/iris' (string) is not a URL (salt://)"),
     "dotted topology name": (cluster(topologies={"iris.v2": {"project": "salt://p",
                                                              "virtualenv": "/opt/v"}}),
-                             "storm:topologies:iris.v2: a topology name is letters, digits"),
+                             "storm:topologies:iris.v2: 'iris.v2' is not a topology name "
+                             "(letters, digits, '_' and '-')"),
     "relative worker dir": (cluster(topologies=iris(worker_dirs=["iris"])),
-                            "storm:topologies:iris:worker_dirs: 'iris' is not an absolute"),
+                            "storm:topologies:iris:worker_dirs:0: 'iris' (string) is not an "
+                            "absolute path"),
 }
 
 

@@ -17,7 +17,7 @@ CASES = {
                       "cluster:zookeeper:1:id: id 1 is used by both zk1 and zk2"),
     "port out of range": ({"cluster": {"zookeeper": ONE},
                            "zookeeper": {"ports": {"client": 65536}}},
-                          "zookeeper:ports:client: 65536 is not a TCP port"),
+                          "zookeeper:ports:client: 65536 is out of range: a TCP port"),
     "archive without checksum": ({"cluster": {"zookeeper": ONE},
                                   "zookeeper": {"install_method": "archive",
                                                 "archive": {"source_hash": ""}}},

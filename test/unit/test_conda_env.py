@@ -8,6 +8,7 @@ import pytest
 import yaml
 from modloader import ROOT
 from salt.exceptions import CommandExecutionError
+from settings_harness import Render, example
 
 DEFAULTS = yaml.safe_load((ROOT / "conda/parameters/defaults.yaml").read_text())["values"]
 
@@ -42,19 +43,21 @@ def test_defaults_resolve(mod):
     ({"environments": {"w": {}}}, r"^conda:environments:w:packages: no packages"),
     ({"environments": {"w": {"packages": ["python"], "pip": ["x"]}}},
      r"^conda:environments:w:packages: a pip section needs 'pip'"),
-    ({"environments": {"base": {"packages": ["python"]}}}, r"^conda:environments:base: an env"),
+    ({"environments": {"base": {"packages": ["python"]}}},
+     r"^conda:environments:base: 'base' is the installation itself"),
     ({"environments": {"w": {"packages": ["python"], "pakages": []}}},
-     r"^conda:environments:w:pakages: unknown setting"),
+     r"^conda:environments:w:pakages: is not a setting here \(did you mean packages\?\)"),
     ({"environments": {"w": {"packages": ["num py"]}}}, r"is not a package spec"),
     ({"installer": {"version": "24.11.3-0", "source": "https://x/y.sh", "source_hash": ""}},
      r"^conda:installer:source_hash: missing"),
     ({"installer": {"version": "1", "source": "https://x/y.sh", "source_hash": "md5=abc"}},
-     r"^conda:installer:source_hash: 'md5=abc' is not 'sha256='"),
-    ({"prefix": "opt/conda"}, r"^conda:prefix: 'opt/conda' is not an absolute"),
+     r"^conda:installer:source_hash: 'md5' is not a checksum the formulas accept; give sha256="),
+    ({"prefix": "opt/conda"}, r"^conda:prefix: 'opt/conda' \(string\) is not an absolute"),
 ])
-def test_bad_settings_name_the_key(mod, changes, message):
+def test_bad_settings_name_the_key(changes, message):
+    # Through the map as map.jinja computes it: schema, then conda_env.resolve.
     with pytest.raises(CommandExecutionError, match=message):
-        mod.resolve(settings(**changes))
+        Render({"cluster": example()["cluster"], "conda": changes}, "sup1").map("conda")
 
 
 def test_environment_yml_carries_pins_and_pip(mod):

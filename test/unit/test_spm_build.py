@@ -32,15 +32,16 @@ def test_packages_build_and_install(tmp_path):
     assert (salt / "storm" / "orchestrate.sls").is_file()
     assert (salt / "_modules" / "clustermap.py").is_file()
     assert (salt / "_states" / "zookeeper_quorum.py").is_file()
+    assert (salt / "_utils" / "formula_schema.py").is_file()
     # Nothing of the repository's tests or build output is packed.
     packed = {p.name for p in salt.rglob("*")}
     assert not packed & {"test", "build", ".ci", "conftest.py"}
 
 
 def test_metadata_lists_the_custom_modules_that_ship():
-    """metadata.yml's custom_modules are exactly the files in _modules/ and _states/."""
+    """metadata.yml's custom_modules are exactly the files in _modules/, _states/, _utils/."""
     import yaml
     listed = yaml.safe_load((ROOT / "metadata.yml").read_text())["custom_modules"]
-    for kind, folder in (("execution", "_modules"), ("state", "_states")):
+    for kind, folder in (("execution", "_modules"), ("state", "_states"), ("utils", "_utils")):
         shipped = sorted(p.stem for p in (ROOT / folder).glob("*.py"))
         assert sorted(listed[kind]) == shipped, kind

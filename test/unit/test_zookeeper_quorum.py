@@ -7,6 +7,7 @@ import pytest
 import yaml
 from modloader import ROOT
 from salt.exceptions import CommandExecutionError
+from settings_harness import Render, example, nested
 
 DEFAULTS = yaml.safe_load((ROOT / "zookeeper/parameters/defaults.yaml").read_text())["values"]
 MEMBERS = [{"id": 1, "minion": "zk1", "address": "10.0.0.1"},
@@ -55,28 +56,43 @@ def test_non_member_has_no_myid(loader):
 
 @pytest.mark.parametrize("changes, message", [
     ({"install_method": "docker"}, r"^zookeeper:install_method: 'docker' is not one of"),
-    ({"ports__client": 70000}, r"^zookeeper:ports:client: 70000 is not a TCP port"),
-    ({"ports__quorum": 0}, r"^zookeeper:ports:quorum: 0 is not a TCP port"),
-    ({"ports__election": "3888"}, r"^zookeeper:ports:election: '3888' is not a TCP port"),
-    ({"ports__election": 2888}, r"^zookeeper:ports: client, quorum and election ports must"),
-    ({"data_dir": "var/lib/zk"}, r"^zookeeper:data_dir: 'var/lib/zk' is not an absolute"),
-    ({"heap_mb": 0}, r"^zookeeper:heap_mb: 0 is not a positive"),
-    ({"user__uid": None}, r"^zookeeper:user:uid: None is not a fixed numeric id"),
+    ({"ports__client": 70000},
+     r"^zookeeper:ports:client: 70000 is out of range: a TCP port from 1 to 65535"),
+    ({"ports__quorum": 0}, r"^zookeeper:ports:quorum: 0 is out of range"),
+    ({"ports__election": "3888"},
+     r"^zookeeper:ports:election: '3888' \(string\) is not a TCP port"),
+    ({"ports__election": 2888},
+     r"^zookeeper:ports:election: port 2888 is also zookeeper:ports:quorum; every port"),
+    ({"data_dir": "var/lib/zk"},
+     r"^zookeeper:data_dir: 'var/lib/zk' \(string\) is not an absolute"),
+    ({"heap_mb": 0}, r"^zookeeper:heap_mb: 0 is out of range: a heap size in MB"),
+    ({"user__uid": None}, r"^zookeeper:user:uid: is empty; expected a whole number"),
     ({"properties__clientPort": 2182}, r"^zookeeper:properties:clientPort: is computed by the "
                                        r"formula; set zookeeper:ports:client"),
     ({"properties__server.4": "x:1:2"}, r"^zookeeper:properties:server.4: server lines come"),
     ({"install_method": "archive", "archive__source_hash": None},
-     r"^zookeeper:archive:source_hash: missing"),
+     r"^zookeeper:archive:source_hash: is empty"),
     ({"install_method": "archive", "archive__source_hash": "md5=" + "a" * 32},
      r"^zookeeper:archive:source_hash: 'md5' is not a checksum the formulas accept"),
     ({"install_method": "archive", "archive__source_hash": "sha256=abc"},
      r"^zookeeper:archive:source_hash: sha256 needs 64 hex digits"),
 ])
-def test_bad_settings_are_refused_naming_the_key(loader, changes, message):
-    dist = loader("_modules", "apache_dist")
-    mod = module(loader, extra={"apache_dist.checked_hash": dist.checked_hash})
+def test_bad_settings_are_refused_naming_the_key(changes, message):
+    # Through the map as map.jinja computes it: schema, then zookeeper_quorum.resolve.
+    pillar = {"cluster": example()["cluster"], "zookeeper": nested(changes)}
     with pytest.raises(CommandExecutionError, match=message):
-        mod.resolve(config(**changes))
+        Render(pillar, "zk2").map("zookeeper")
+
+
+def test_the_admin_servers_port_is_one_of_the_members_ports():
+    pillar = {"cluster": example()["cluster"], "zookeeper": {"properties": {
+        "admin.enableServer": True, "admin.serverPort": 2888}}}
+    with pytest.raises(CommandExecutionError, match=r"^zookeeper:properties:admin.serverPort: "
+                       r"port 2888 is also zookeeper:ports:quorum"):
+        Render(pillar, "zk2").map("zookeeper")
+    pillar["zookeeper"]["properties"]["admin.serverPort"] = 8081
+    assert ("zookeeper:properties:admin.serverPort", 8081) in \
+        Render(pillar, "zk2").map("zookeeper")["listening"]
 
 
 def test_archive_install_is_versioned(loader):
