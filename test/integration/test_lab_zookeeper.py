@@ -128,7 +128,7 @@ def test_bad_setting_stops_the_state_on_the_host_before_it_changes(quorum):
                        f"pillar={json.dumps({'zookeeper': {'ports': {'client': 70000}}})}",
                        json=False, timeout=300)
     assert proc.returncode != 0
-    assert "zookeeper:ports:client: 70000 is not a TCP port" in proc.stdout + proc.stderr
+    assert "zookeeper:ports:client: 70000 is out of range: a TCP port" in proc.stdout + proc.stderr
     assert host_fingerprint(quorum, "zk1") == before
 
 
