@@ -168,9 +168,9 @@ def running(seeds, name, port=6627, timeout=5):
     ``id``, ``status`` (ACTIVE, INACTIVE, KILLED, REBALANCING), ``fingerprint`` (from its
     configuration, None when it was not submitted by the formula), ``placed`` (tasks per
     component on each host: {host: {component: tasks}}; empty until Storm has assigned
-    it), ``tasks`` (assigned tasks per component), ``acked``/``failed`` (all-time counts
-    per component, 0 until the first 60 s metrics bucket) and ``errors`` (the last
-    errors per component).
+    it), ``tasks`` (assigned tasks per component), ``acked``/``failed``/``emitted``
+    (all-time counts per component, 0 until the first 60 s metrics bucket) and
+    ``errors`` (the last errors per component).
 
     CLI Example:
 
@@ -196,6 +196,7 @@ def running(seeds, name, port=6627, timeout=5):
             "placed": placed, "tasks": tasks, "workers": found.get("workers", []),
             "acked": {c: v.get("acked", 0) for c, v in components.items()},
             "failed": {c: v.get("failed", 0) for c, v in components.items()},
+            "emitted": {c: v.get("emitted", 0) for c, v in components.items()},
             "errors": found.get("errors", {})}
 
 

@@ -167,13 +167,22 @@ def _active(ret, seeds, port, name, timeout, interval, what):
     return ret
 
 
+# Storm's executor counters move in 60 s metrics buckets: a stream is idle only when they
+# stood still for longer than one.
+IDLE_WINDOW = 75
+
+
 def predictions_seen(name, results_path, nimbus_seeds, host, component="sink",
-                     model_version=None, nimbus_port=6627, timeout=120, interval=2):
+                     model_version=None, nimbus_port=6627, timeout=120, interval=2,
+                     idle_window=IDLE_WINDOW):
     """
     Wait until the sink of topology ``name`` writes new predictions into
     ``results_path`` (``{task}`` matches every task's file) on this host, with
     ``model_version`` when given.  Passes at once where no ``component`` task runs on
-    ``host`` (this host's storm.local.hostname).  Changes nothing.
+    ``host`` (this host's storm.local.hostname), and when the stream is idle: the
+    topology's components emitted nothing and failed nothing for ``idle_window`` seconds
+    by Storm's own counters (a healthy cluster whose input has stopped has nothing to
+    classify).  Tuples failed while waiting are reported.  Changes nothing.
 
     .. code-block:: yaml
 
@@ -217,6 +226,13 @@ def predictions_seen(name, results_path, nimbus_seeds, host, component="sink",
         return ret
     since = mod["storm_topology.sizes"](results_path)
     wanted = None if model_version is None else str(model_version)
+    # (emitted, failed, since when) by Storm's counters: the stream's motion.
+    still = {}
+
+    def counts():
+        now = mod["storm_topology.running"](nimbus_seeds, name, nimbus_port) or {}
+        return (sum((now.get("emitted") or {}).values()),
+                sum((now.get("failed") or {}).values()), now.get("status"))
 
     def check():
         records = mod["storm_topology.new_records"](results_path, since)
@@ -225,10 +241,23 @@ def predictions_seen(name, results_path, nimbus_seeds, host, component="sink",
         right = sum(r.get("prediction") == r.get("label") for r in labelled)
         accuracy = f", {right}/{len(labelled)} correct" if labelled else ""
         version = f" with model version {wanted}" if wanted else ""
-        return bool(good), (f"{len(good)} new predictions{version} from {tasks} {component} "
-                            f"task(s) on {host}{accuracy}"
-                            if good else f"no new predictions{version} in {results_path}"
-                            f" ({len(records)} other new lines)")
+        emitted, failed, status = counts()
+        if status != "ACTIVE":
+            return False, f"{name} is {status or 'not running'}"
+        failures = failed - still.setdefault("failed", failed)
+        lost = f"; {failures} tuples failed meanwhile (Storm's counters)" if failures else ""
+        if good:
+            return True, (f"{len(good)} new predictions{version} from {tasks} {component} "
+                          f"task(s) on {host}{accuracy}{lost}")
+        # Idle means nothing moved at all: a failure (a timeout, a replay) is motion.
+        if still.get("emitted") != (emitted, failed):
+            still.update(emitted=(emitted, failed), since=time.monotonic())
+        quiet = time.monotonic() - still["since"]
+        if quiet >= float(idle_window):
+            return True, (f"stream idle: {name} emitted and failed nothing for "
+                          f"{quiet:.0f}s (Storm's counters); no new predictions to check")
+        return False, (f"no new predictions{version} in {results_path} ({len(records)} other "
+                       f"new lines); {name}'s counters last moved {quiet:.0f}s ago")
     done, detail = _until(check, 0 if __opts__["test"] else timeout, interval)
     ret["result"] = done if done or not __opts__["test"] else None
     ret["comment"] = detail if done else f"not after {timeout}s: {detail}"

@@ -13,6 +13,7 @@ import time
 
 import pytest
 from orchestrate import run
+from overrides import pillar_overrides, state_comments
 
 pytestmark = [pytest.mark.lab, pytest.mark.lab_topology("test/lab_topologies/cluster6.yaml")]
 SEEDS = "10.77.0.21"
@@ -110,6 +111,12 @@ def test_predictions_on_both_supervisors_with_iris_accuracy(cluster):
     assert set(record) >= {"id", "features", "prediction", "label", "model_version",
                            "latency_ms", "time"}
     assert len(record["features"]) == 4 and record["id"].startswith("iris-")
+    # Samples the model never saw: the held-out rows its model.json lists.
+    meta = json.loads(cluster.exec("sup1", "cat /srv/models/iris/current/model.json").stdout)
+    held_out = {f"iris-{row:03d}" for row in meta["held_out"]["rows"]}
+    assert len(held_out) == 45
+    seen = {r["id"] for h in SUPERVISORS for r in latest[h]["latest"]}
+    assert seen and seen <= held_out, seen - held_out
 
 
 def test_rerun_leaves_the_running_topology_alone(cluster):
@@ -119,6 +126,31 @@ def test_rerun_leaves_the_running_topology_alone(cluster):
     assert again.changed_states() == []
     after = iris(cluster)
     assert (after["id"], after["fingerprint"]) == (before["id"], before["fingerprint"])
+
+
+def test_a_rerun_with_an_idle_stream_changes_nothing_and_passes(cluster):
+    """Drill: the stream stops (one pass over the held-out rows, then nothing), and the
+    orchestrate re-run on this healthy cluster passes with zero changes, its last step
+    telling an idle stream from a broken one by Storm's counters."""
+    idle = {"storm": {"topologies": {"iris": {"options": {"iris.spout.cycles": 1}}}}}
+    with pillar_overrides(idle):
+        first = run(cluster)
+        assert first.ok, first.describe()
+        assert ("nimbus1", "storm-topology-submit-iris-storm_topology-submitted") in {
+            (m, s) for _, m, s in first.changed_states()}
+        again = run(cluster)
+        assert again.ok, again.describe()
+        assert again.changed_states() == []
+        seen = state_comments(again, "storm-health-predictions-iris")
+        assert set(seen) == set(SUPERVISORS), seen
+        assert all(c.startswith("stream idle: iris emitted and failed nothing")
+                   for c in seen.values()), seen
+        timings = again.durations()
+    # The pillar's own stream again.
+    back = run(cluster)
+    assert back.ok, back.describe()
+    assert iris(cluster)["status"] == "ACTIVE"
+    print("idle re-run step seconds:", timings)
 
 
 def feed(lab, host, samples):

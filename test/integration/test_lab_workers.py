@@ -154,9 +154,15 @@ def test_new_version_switches_while_the_old_mapping_keeps_predicting(cluster):
 
 
 def test_changed_spec_updates_the_environment_and_only_then(cluster):
+    """Drill: the spec gains a package nothing in the environment depends on (so it cannot
+    be there already): updated once, the package imports, the next run changes nothing."""
+    from lab import wheelhouse_add
+    wheelhouse_add(["tabulate==0.10.0"])
+    python = "/opt/conda/envs/storm-worker/bin/python"
+    assert cluster.exec("sup2", f"{python} -c 'import tabulate'", check=False).returncode != 0
     env = {"packages": ["python=3.11", "numpy=2.4.6", "scikit-learn=1.9.1", "joblib=1.6.0",
                         "pip"],
-           "pip": ["setuptools<81", "streamparse==5.0.1", "six==1.17.0"]}
+           "pip": ["setuptools<81", "streamparse==5.0.1", "tabulate==0.10.0"]}
     pillar = json.dumps({"conda": {"environments": {"storm-worker": env}}})
     changed = cluster.salt("sup2", "state.apply", "conda", f"pillar={pillar}", timeout=900)
     states = {s["__id__"]: s for s in changed["sup2"].values()}
@@ -165,7 +171,9 @@ def test_changed_spec_updates_the_environment_and_only_then(cluster):
     # conda itself still works on the environment after the formula recorded its spec.
     listing = json.loads(cluster.exec("sup2", "/opt/conda/bin/conda list -p "
                                               "/opt/conda/envs/storm-worker --json").stdout)
-    assert {p["name"]: p["version"] for p in listing}.get("six") == "1.17.0"
+    assert {p["name"]: p["version"] for p in listing}.get("tabulate") == "0.10.0"
+    assert cluster.exec("sup2", f"{python} -c 'import tabulate; print(tabulate.__version__)'"
+                        ).stdout.strip() == "0.10.0"
     again = cluster.salt("sup2", "state.apply", "conda", f"pillar={pillar}", timeout=900)
     assert all(not s["changes"] for s in again["sup2"].values()), again
     # The orchestrate brings the pillar's spec back (and the next run changes nothing).

@@ -305,7 +305,8 @@ def test_a_bad_setting_stops_the_component_naming_the_key(venv, tmp_path, target
 # ---------------------------------------------------------------------------- spout
 
 def test_spout_cycles_through_iris_with_message_ids(start, iris):
-    spout = start(SPOUT, spout_conf(), "iris_spout", outputs=SPOUT_FIELDS)
+    spout = start(SPOUT, spout_conf(**{"iris.spout.rows": "all"}), "iris_spout",
+                  outputs=SPOUT_FIELDS)
     emitted, _seen = next_until(spout, 155)
     ids = [e["id"] for e in emitted]
     assert len(set(ids)) == len(ids), "message ids must be unique while pending"
@@ -322,11 +323,30 @@ def test_spout_cycles_through_iris_with_message_ids(start, iris):
 
 def test_spout_tasks_share_the_rows(start):
     tasks = {4: "iris_spout", 5: "iris_spout", 6: "iris_spout"}
-    spout = start(SPOUT, spout_conf(**{"iris.spout.cycles": 1}), "iris_spout", task=5,
-                  tasks=tasks, outputs=SPOUT_FIELDS)
+    spout = start(SPOUT, spout_conf(**{"iris.spout.cycles": 1, "iris.spout.rows": "all"}),
+                  "iris_spout", task=5, tasks=tasks, outputs=SPOUT_FIELDS)
     emitted, _seen = next_until(spout, 50)
     assert [e["tuple"][0] for e in emitted] == [f"iris-{i:03d}" for i in range(1, 150, 3)]
     assert spout.next() == []  # one pass only (iris.spout.cycles)
+
+
+def test_spout_streams_the_rows_the_model_never_saw(start, models):
+    """By default the spout cycles through the held-out rows the model in use lists in its
+    model.json, and says so; without such a list it streams all rows, with a warning."""
+    held = json.loads((models / "iris/v1/model.json").read_text())["held_out"]["rows"]
+    conf = spout_conf(**{"iris.spout.cycles": 1, "iris.model.root": str(models)})
+    spout = start(SPOUT, conf, "iris_spout", outputs=SPOUT_FIELDS)
+    assert any("45 held-out rows (the model never saw them)" in m
+               for m in logs(spout.startup)), logs(spout.startup)
+    emitted, _seen = next_until(spout, len(held))
+    assert [e["tuple"][0] for e in emitted] == [f"iris-{i:03d}" for i in held]
+    assert spout.next() == []
+    meta = json.loads((models / "iris/v1/model.json").read_text())
+    del meta["held_out"]["rows"]
+    (models / "iris/v1/model.json").write_text(json.dumps(meta))
+    spout = start(SPOUT, conf, "iris_spout", outputs=SPOUT_FIELDS)
+    assert any("lists no held-out rows" in m for m in logs(spout.startup))
+    assert len(next_until(spout, 150)[0]) == 150
 
 
 def test_spout_replays_failed_samples_and_bounds_pending(start):
@@ -605,15 +625,19 @@ def test_sink_writes_json_lines_and_rotates(start, tmp_path):
 # ---------------------------------------------------------------------------- together
 
 def test_spout_classifier_sink_accuracy(start, models, iris, tmp_path):
-    """One pass over iris through the three components, routed as Storm would (the
-    test plays the acker: a spout tuple is acked when the sink acked its prediction)."""
+    """One pass over the held-out rows through the three components, routed as Storm
+    would (the test plays the acker: a spout tuple is acked when the sink acked its
+    prediction); the accuracy the sink's lines give is the model's held-out accuracy."""
+    meta = json.loads((models / "iris/v1/model.json").read_text())
+    held = meta["held_out"]["rows"]
     out = tmp_path / "out" / "predictions-{task}.jsonl"
-    spout = start(SPOUT, spout_conf(**{"iris.spout.cycles": 1}), "iris_spout",
+    spout = start(SPOUT, spout_conf(**{"iris.spout.cycles": 1,
+                                       "iris.model.root": str(models)}), "iris_spout",
                   outputs=SPOUT_FIELDS)
     bolt = start_classifier(start, models)
     sink = start(SINK, {"iris.results.path": str(out)}, "sink", task=7,
                  sources={"classifier": {"default": CLASSIFIER_FIELDS}})
-    emitted, _seen = next_until(spout, 150)
+    emitted, _seen = next_until(spout, len(held))
     assert spout.next() == []
     root = {bolt.tuple(e["tuple"]): e["id"] for e in emitted}
     bolt.tick()  # the remainder of the last batch
@@ -625,9 +649,10 @@ def test_spout_classifier_sink_accuracy(start, models, iris, tmp_path):
     for message in commands(wait_acks(sink, to_sink), "ack"):
         assert spout.command("ack", to_sink[message["id"]]) == []
     records = read_lines(tmp_path / "out" / "predictions-7.jsonl")
-    assert sorted(r["id"] for r in records) == [f"iris-{i:03d}" for i in range(150)]
+    assert sorted(r["id"] for r in records) == [f"iris-{i:03d}" for i in held]
     by_id = {r["id"]: r for r in records}
-    assert [by_id[f"iris-{i:03d}"]["prediction"] for i in range(150)] == iris["predictions"]
+    assert [by_id[f"iris-{i:03d}"]["prediction"] for i in held] == \
+        [iris["predictions"][i] for i in held]
     accuracy = sum(r["correct"] for r in records) / len(records)
-    assert accuracy >= 0.95
+    assert round(accuracy, 6) == meta["held_out_accuracy"]
     assert {r["model_version"] for r in records} == {"v1"}

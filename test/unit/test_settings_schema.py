@@ -76,10 +76,13 @@ def test_the_declared_iris_options_are_the_ones_the_topology_enforces():
     spec = _irislib().SPEC
     assert sorted(declared) == sorted(spec)
     kinds = {"path": "path", "optpath": "path", "name": "str", "str": "str", "int": "int",
-             "number": "number"}
+             "number": "number", "choice": "str"}
     for key, (_default, kind, minimum) in spec.items():
         assert declared[key]["type"] == kinds[kind], key
-        assert declared[key].get("min") == minimum, key
+        if kind == "choice":
+            assert tuple(declared[key]["choices"]) == minimum, key
+        else:
+            assert declared[key].get("min") == minimum, key
         assert bool(declared[key].get("nullable")) == (kind == "optpath"), key
 
 

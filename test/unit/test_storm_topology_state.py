@@ -207,6 +207,43 @@ def test_predictions_seen_needs_new_lines_of_the_expected_version(make, submit, 
     assert "3/3 correct" in fresh["comment"]
 
 
+def test_an_idle_stream_passes_once_storms_counters_stood_still(make, submit, tmp_path):
+    """No new lines and no motion in Storm's counters for the idle window: the stream is
+    idle, and a healthy topology with nothing to classify passes.  Counters that move
+    (tuples emitted or failed) without new lines here are not idle."""
+    state, storm = make()
+    submit(state)
+    topo = storm.topologies["iris"]
+    topo.update(emitted={"iris_spout": 40, "classifier": 40}, failed={"iris_spout": 0})
+    args = dict(name="iris", results_path=str(tmp_path / "p-{task}.jsonl"),
+                nimbus_seeds=SEEDS, host=HOST, interval=0.02)
+    idle = state.predictions_seen(timeout=2, idle_window=0.3, **args)
+    assert idle["result"] is True, idle["comment"]
+    assert "stream idle: iris emitted and failed nothing for 0s" in idle["comment"]
+
+    import itertools
+    ticks = itertools.count(41)
+    real = storm.running
+
+    def moving(*a, **kw):
+        found = real(*a, **kw)
+        found["emitted"] = {"iris_spout": next(ticks)}
+        return found
+    state.__salt__["storm_topology.running"] = moving
+    busy = state.predictions_seen(timeout=0.6, idle_window=0.3, **args)
+    assert busy["result"] is False
+    assert "iris's counters last moved 0s ago" in busy["comment"], busy["comment"]
+
+    fails = itertools.count(1)
+
+    def failing(*a, **kw):
+        found = real(*a, **kw)
+        found["failed"] = {"iris_spout": next(fails)}
+        return found
+    state.__salt__["storm_topology.running"] = failing
+    assert state.predictions_seen(timeout=0.6, idle_window=0.3, **args)["result"] is False
+
+
 def test_predictions_wait_for_the_assignment_before_judging_a_host(make, submit, tmp_path):
     """Right after a submit the topology is ACTIVE with no assignment yet: no host may
     pass as "no sink here" until the sink is placed."""

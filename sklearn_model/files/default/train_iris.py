@@ -13,8 +13,9 @@ DIR receives exactly two files:
                    joblib.load(path, mmap_mode='r') maps its numpy arrays from the page
                    cache (one copy shared by every process on the host);
     model.json     metadata: name, version, file, sha256, size, the library versions,
-                   feature_names, classes, accuracies, created (UTC) and sample rows with
-                   the predictions this model gives for them.
+                   feature_names, classes, the accuracy on its training rows and on
+                   the held-out rows (their indices too), created (UTC) and sample
+                   rows with the predictions this model gives for them.
 
 The model is trained on the class *names*, so ``predict`` returns 'setosa',
 'versicolor' or 'virginica'.  Everything is written into a fresh temporary directory
@@ -99,7 +100,11 @@ def rename_noreplace(src, dst):
 
 
 def train(random_state=RANDOM_STATE):
-    """Fit the shipped SVC on all of iris; score it on the training data and on a split."""
+    """
+    Fit the shipped SVC on a stratified training split of iris and score it on the rows it
+    never saw.  The held-out rows' indices go into model.json, so the topology's demo
+    stream classifies exactly those, and the accuracy it reports is a held-out one.
+    """
     import numpy as np
     from sklearn.base import clone
     from sklearn.datasets import load_iris
@@ -111,13 +116,12 @@ def train(random_state=RANDOM_STATE):
     labels = np.asarray(iris.target_names)[iris.target]  # class names, '<U10', mappable
     estimator = SVC(**SVC_PARAMS)
 
-    x_train, x_test, y_train, y_test = train_test_split(
-        features, labels, test_size=HELD_OUT_FRACTION, stratify=labels,
-        random_state=random_state)
-    held_out = clone(estimator).fit(x_train, y_train).score(x_test, y_test)
-
-    model = clone(estimator).fit(features, labels)
-    training = model.score(features, labels)
+    rows_train, rows_test = (np.sort(rows) for rows in train_test_split(
+        np.arange(len(labels)), test_size=HELD_OUT_FRACTION, stratify=labels,
+        random_state=random_state))
+    model = clone(estimator).fit(features[rows_train], labels[rows_train])
+    training = model.score(features[rows_train], labels[rows_train])
+    held_out = model.score(features[rows_test], labels[rows_test])
 
     rows = []
     for name in model.classes_:
@@ -133,9 +137,11 @@ def train(random_state=RANDOM_STATE):
         "classes": [str(c) for c in model.classes_],
         "training_accuracy": round(float(training), 6),
         "held_out_accuracy": round(float(held_out), 6),
+        # Indices into sklearn's iris data set (sample ids iris-<index>).
         "held_out": {"fraction": HELD_OUT_FRACTION, "stratified": True,
-                     "random_state": random_state, "rows": int(len(y_test))},
-        "training_rows": int(len(labels)),
+                     "random_state": random_state, "count": int(len(rows_test)),
+                     "rows": sorted(int(r) for r in rows_test)},
+        "training_rows": int(len(rows_train)),
         "samples": samples,
     }
     return model, info

@@ -6,3 +6,4 @@ base:
     - zookeeper
     - storm
     - workers
+    - overrides

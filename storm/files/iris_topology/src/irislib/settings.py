@@ -9,7 +9,7 @@ naming the key (Storm shows it as the component's last error).
 
 import os
 
-# key: (default, kind, minimum)
+# key: (default, kind, minimum; for a choice, the choices)
 SPEC = {
     # The model: <root>/<name>/current -> <version>/model.joblib (see sklearn_model).
     "iris.model.root": ("/srv/models", "path", None),
@@ -25,6 +25,9 @@ SPEC = {
     "iris.spout.max.pending": (1000, "int", 1),   # samples in flight per spout task
     "iris.spout.max.replays": (5, "int", -1),     # replays of one sample, -1 = forever
     "iris.spout.cycles": (0, "int", 0),           # passes over the data set, 0 = forever
+    # Which rows of the data set: those the model in use never saw (the held-out rows its
+    # model.json lists, so the accuracy reported is a held-out one), or all 150.
+    "iris.spout.rows": ("held_out", "choice", ("held_out", "all")),
     # Classifier: one predict() per batch.
     "iris.batch.size": (16, "int", 1),
     "iris.batch.timeout.ms": (50, "int", 0),
@@ -52,6 +55,10 @@ def _check(key, value):
         return None
     if value is None:
         return default
+    if kind == "choice":
+        if value not in minimum:
+            raise SettingsError(f"{key}: {value!r} is not one of {', '.join(minimum)}")
+        return value
     if kind in ("int", "number"):
         if isinstance(value, str):
             try:

@@ -68,18 +68,37 @@ class IrisSpout(Spout):
 
             iris = load_iris()
             names = [str(n) for n in iris.target_names]
+            chosen, which = self._dataset_rows(len(iris.data))
             self.rows = [(f"iris-{i:03d}", [float(v) for v in iris.data[i]],
                           names[int(iris.target[i])])
-                         for i in range(len(iris.data)) if i % self.count == self.index]
+                         for n, i in enumerate(chosen) if n % self.count == self.index]
             self.position = 0
             self.cycle = 0
             self.cycles = self.settings["iris.spout.cycles"]
-            where = f"cycling through {len(self.rows)} rows of sklearn's iris data set"
+            where = f"cycling through {len(self.rows)} {which} of sklearn's iris data set"
         self.log(f"iris spout task {self.index + 1}/{self.count}: {where}; at most "
                  f"{self.max_pending} pending, rate "
                  f"{self.settings['iris.spout.rate'] or 'unlimited'}/s")
 
     # ------------------------------------------------------------------ sources
+
+    def _dataset_rows(self, total):
+        """The row indices to cycle through, and what they are: with iris.spout.rows
+        `held_out`, the rows the model in use never saw (its model.json lists them)."""
+        if self.settings["iris.spout.rows"] == "all":
+            return list(range(total)), "rows (all)"
+        path = os.path.join(self.settings["iris.model.root"], self.settings["iris.model.name"],
+                            "current", "model.json")
+        try:
+            with open(path, encoding="utf-8") as handle:
+                rows = json.load(handle)["held_out"]["rows"]
+            if not rows or not all(isinstance(r, int) and 0 <= r < total for r in rows):
+                raise ValueError(f"held_out.rows {rows!r} are not rows of the data set")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            self.log(f"{path} lists no held-out rows ({type(exc).__name__}: {exc}); cycling "
+                     "through all rows, some of them the model's training rows", level="warn")
+            return list(range(total)), "rows (all: the model lists no held-out rows)"
+        return sorted(rows), "held-out rows (the model never saw them)"
 
     def _from_dataset(self):
         if self.cycles and self.cycle >= self.cycles:
