@@ -36,3 +36,12 @@ def cluster(lab):
     assert first.ok, first.describe()
     lab.collect_artifacts()
     return lab
+
+
+def pytest_sessionfinish(session):
+    # The drills' figures, as a table beside the run's other build output.
+    from overrides import write_drills_table
+    try:
+        write_drills_table()
+    except ImportError:
+        pass
