@@ -11,8 +11,8 @@ Faults on the six-host lab's real Storm, each stating what must hold and measuri
 import time
 
 import pytest
+from drills import pillar_overrides, record_drill, wait
 from orchestrate import run
-from overrides import pillar_overrides, record_drill
 
 pytestmark = [pytest.mark.lab, pytest.mark.lab_topology("test/lab_topologies/cluster6.yaml")]
 SEEDS = "10.77.0.21"
@@ -40,14 +40,6 @@ def started_at(lab, host, unit):
     return int(out.stdout.strip()) / 1e6
 
 
-def wait(what, check, timeout=120, interval=1):
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found or time.monotonic() > deadline:
-            assert found, f"not after {timeout}s: {what}"
-            return found
-        time.sleep(interval)
 
 
 def test_nimbus_killed_comes_back_and_the_stream_goes_on(cluster):

@@ -12,8 +12,8 @@ import json
 import time
 
 import pytest
+from drills import pillar_overrides, record_drill, wait
 from orchestrate import run
-from overrides import pillar_overrides, record_drill
 
 pytestmark = [pytest.mark.lab, pytest.mark.lab_topology("test/lab_topologies/cluster6.yaml")]
 SEEDS = "10.77.0.21"
@@ -35,14 +35,6 @@ def predictions(lab, tail=0):
                     f"tail={tail}")
 
 
-def wait(what, check, timeout=90, interval=2):
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found or time.monotonic() > deadline:
-            assert found, f"not after {timeout}s: {what}"
-            return found
-        time.sleep(interval)
 
 
 def test_topology_is_active_with_the_formulas_fingerprint(cluster):

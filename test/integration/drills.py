@@ -1,9 +1,22 @@
-"""Pillar changes for the drills, as an operator makes them: a JSON document the lab's
-pillar (test/pillar/lab_cluster6/overrides.sls) merges over the rest, present only inside
-the ``with`` block; the real orchestrate then applies it like any pillar edit."""
+"""What the lab's drills share: pillar changes as an operator makes them (a JSON document
+the lab's pillar, test/pillar/lab_cluster6/overrides.sls, merges over the rest, present
+only inside the ``with`` block; the real orchestrate then applies it like any pillar
+edit), bounded waits, and the drills' figures (build/drills.md)."""
 
 import contextlib
 import json
+import time
+
+
+def wait(what, check, timeout=90, interval=2):
+    """Poll ``check`` until it returns something true, at most ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found or time.monotonic() > deadline:
+            assert found, f"not after {timeout}s: {what}"
+            return found
+        time.sleep(interval)
 
 
 @contextlib.contextmanager
