@@ -232,3 +232,42 @@ def quorum(port=2181, timeout=2.0):
         "healthy": healthy,
         "members": nodes,
     }
+
+
+def restart_order(port=2181, timeout=10):
+    """
+    The members' minion ids in the order a rolling restart takes them: followers first,
+    the leader last, so that a config change costs one election, not one per restart
+    (restarting the leader early elects a new one, which a later restart may take down
+    again).  The orchestrate calls this on the master while it renders: the members are
+    asked (through the master, each answering from its own host) who leads now.  When
+    nobody can say (first start, modules not yet synced, a render outside the master),
+    the order is membership's.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call zookeeper_quorum.restart_order
+    """
+    minions = [m["minion"] for m in __salt__["clustermap.members"]()["zookeeper"]]
+    if __opts__.get("__role") != "master" or len(minions) < 2:
+        return minions
+    try:
+        answers = __salt__["saltutil.cmd"](
+            tgt=minions, tgt_type="list", fun="zookeeper_quorum.quorum",
+            kwarg={"port": port}, timeout=timeout)
+    except Exception:  # noqa: BLE001 - no answer is an answer: membership's order
+        answers = {}
+    return leader_last(minions, answers)
+
+
+def leader_last(minions, answers):
+    """``minions`` with the members that any answer of ``quorum`` names as leader moved to
+    the end (order otherwise kept); answers that are errors or not a quorum are ignored."""
+    leaders = set()
+    for answer in (answers or {}).values():
+        ret = answer.get("ret") if isinstance(answer, dict) else None
+        if isinstance(ret, dict) and isinstance(ret.get("leaders"), list):
+            leaders.update(m for m in ret["leaders"] if m in minions)
+    return [m for m in minions if m not in leaders] + [m for m in minions if m in leaders]

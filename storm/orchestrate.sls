@@ -12,7 +12,8 @@
 # workers, nimbus and a leader, supervisors and all registered, the topologies submitted,
 # ACTIVE, and their predictions seen on the workers.
 {%- if not ('clustermap.members' in salt and 'storm_config.resolve' in salt
-             and 'storm_topology.resolve' in salt and 'formula_settings.mapdata' in salt) %}
+             and 'storm_topology.resolve' in salt and 'formula_settings.mapdata' in salt
+             and 'zookeeper_quorum.restart_order' in salt) %}
 {{ raise('storm.orchestrate: the package modules are not synced to the master; run `salt-run saltutil.sync_all` once after adding or updating the formulas') }}
 {%- endif %}
 {%- set members = salt['clustermap.members']() %}
@@ -44,17 +45,23 @@ storm-orchestrate-zookeeper-install-salt-state:
     - require:
       - salt: storm-orchestrate-sync-salt-state
 
-# Config and service one host at a time: a changed zoo.cfg restarts one member, which must
-# serve again before the next one is touched, so the quorum never goes down.
-storm-orchestrate-zookeeper-members-salt-state:
+# Config and service one host at a time, in the order zookeeper_quorum.restart_order gives
+# (followers first, the leader last): a changed zoo.cfg restarts one member, which must
+# serve again before the next one is touched, so the quorum never goes down and a change
+# costs one election.  One step per member, each requiring the one before, because
+# `batch: 1` takes minions in whatever order they answer.
+{%- set chain = namespace(previous='storm-orchestrate-zookeeper-install-salt-state') %}
+{%- for member in salt['zookeeper_quorum.restart_order'](zookeeper_settings.ports.client) %}
+
+storm-orchestrate-zookeeper-member-{{ member }}-salt-state:
   salt.state:
     - failhard: true
-    - tgt: {{ zookeeper | join(',') }}
-    - tgt_type: list
+    - tgt: {{ member }}
     - sls: zookeeper
-    - batch: 1
     - require:
-      - salt: storm-orchestrate-zookeeper-install-salt-state
+      - salt: {{ chain.previous }}
+{%-   set chain.previous = 'storm-orchestrate-zookeeper-member-' ~ member ~ '-salt-state' %}
+{%- endfor %}
 
 storm-orchestrate-zookeeper-quorum-salt-state:
   salt.state:
@@ -62,7 +69,7 @@ storm-orchestrate-zookeeper-quorum-salt-state:
     - tgt: {{ zookeeper | first }}
     - sls: zookeeper.health
     - require:
-      - salt: storm-orchestrate-zookeeper-members-salt-state
+      - salt: {{ chain.previous }}
 {%- set nimbus = members.nimbus | map(attribute='minion') | list %}
 {%- set supervisors = members.supervisor | map(attribute='minion') | list %}
 {#- The storm map (rendered here on the master) says which topologies to submit; sparse

@@ -7,6 +7,7 @@ a re-run, a run that must change nothing).
 import time
 
 import pytest
+from drills import pillar_overrides, record_drill, wait
 from kazoo.client import KazooClient
 from orchestrate import run
 from verifiers import zookeeper as verifiers
@@ -133,14 +134,21 @@ def test_bad_setting_stops_the_state_on_the_host_before_it_changes(quorum):
 
 
 class QuorumWatcher:
-    """Polls every member's `srvr` from the machine side while something runs.  Keeps the
-    fewest members up at once (process answering, serving or still electing) and the time
-    with no leader (ZooKeeper elects a new one when the leader itself restarts)."""
+    """Polls every member's `srvr` from the machine side, every 0.2 s, while something runs.
+    A member is running when its process answers at all, and serving only when it answers
+    as leader, follower or standalone (one still electing says it is not serving).  Keeps
+    the fewest members running and serving at once, the time with no leader, the elections
+    (a leader again after none, or a different one), the order members went down in, and
+    how often one went down while another was not yet serving again."""
 
     def __init__(self, lab, interval=0.2):
         import threading
-        self.addresses = [lab.address(h) for h in ZK_HOSTS]
-        self.interval, self.fewest_up, self.polls, self.leaderless = interval, 3, 0, 0.0
+        self.hosts = {lab.address(h): h for h in ZK_HOSTS}
+        self.interval, self.polls, self.leaderless, self.elections = interval, 0, 0.0, 0
+        self.fewest_running = self.fewest_serving = len(ZK_HOSTS)
+        self.went_down, self.down_too_early = [], 0
+        self._leader = None
+        self._gap = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -156,17 +164,43 @@ class QuorumWatcher:
         return next((line.split(": ")[1] for line in answer.splitlines()
                      if line.startswith("Mode: ")), "electing")
 
+    def _poll(self, previous, dt):
+        modes = {h: self._mode(a) for a, h in self.hosts.items()}
+        serving = [h for h, m in modes.items() if m in ("leader", "follower", "standalone")]
+        self.fewest_running = min(self.fewest_running,
+                                  sum(m != "down" for m in modes.values()))
+        self.fewest_serving = min(self.fewest_serving, len(serving))
+        for host, mode in modes.items():
+            if mode == "down" and previous.get(host, "down") != "down":
+                self.went_down.append(host)
+                # The one before must be serving again before the next goes down.
+                others = [h for h, m in previous.items() if h != host]
+                if any(previous[h] not in ("leader", "follower", "standalone")
+                       for h in others):
+                    self.down_too_early += 1
+        leader = next((h for h, m in modes.items() if m == "leader"), None)
+        if leader is None:
+            self.leaderless += dt
+            self._gap = self._leader is not None or self._gap
+        else:
+            if self._leader is not None and (self._gap or leader != self._leader):
+                self.elections += 1
+            self._leader, self._gap = leader, False
+        return modes
+
     def _run(self):
         import time
-        last = time.monotonic()
+        last, previous = time.monotonic(), {}
         while not self._stop.is_set():
-            modes = [self._mode(a) for a in self.addresses]
             now = time.monotonic()
-            self.fewest_up = min(self.fewest_up, sum(m != "down" for m in modes))
-            if "leader" not in modes:
-                self.leaderless += now - last
+            previous = self._poll(previous, now - last if previous else 0.0)
             last, self.polls = now, self.polls + 1
             self._stop.wait(self.interval)
+
+    def figures(self):
+        return {"seconds_without_leader": round(self.leaderless, 1),
+                "elections": self.elections, "restart_order": " ".join(self.went_down),
+                "fewest_running": self.fewest_running, "fewest_serving": self.fewest_serving}
 
     def __enter__(self):
         self._thread.start()
@@ -175,8 +209,7 @@ class QuorumWatcher:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join(10)
-        print(f"[quorum watcher] {self.polls} polls, fewest members up {self.fewest_up}, "
-              f"{self.leaderless:.1f}s without a leader")
+        print(f"[quorum watcher] {self.polls} polls: {self.figures()}")
 
 
 def main_pids(lab):
@@ -184,28 +217,127 @@ def main_pids(lab):
             for h in ZK_HOSTS}
 
 
-def test_config_change_restarts_members_one_at_a_time(quorum):
-    import json
+def rolled_leader_last(lab, watcher, leader, before):
+    """What a rolling restart by the orchestrate must show: every member restarted, one at
+    a time, each serving again before the next went down, the leader last, one election."""
+    after = main_pids(lab)
+    assert all(after[h] != before[h] for h in ZK_HOSTS), (before, after)
+    figures = watcher.figures()
+    assert watcher.polls > 10 and watcher.fewest_running >= 2, figures
+    assert sorted(watcher.went_down) == ZK_HOSTS and watcher.went_down[-1] == leader, figures
+    assert watcher.down_too_early == 0, figures
+    assert watcher.elections == 1, figures
+    return after
+
+
+def test_drill_a_pillar_change_rolls_through_the_members_leader_last(quorum):
+    """Drill 2: a zoo.cfg setting changed in pillar and applied by the orchestrate."""
     before = main_pids(quorum)
-    override = json.dumps({"zookeeper": {"properties": {"maxClientCnxns": 61}}})
-    # What the orchestrate's members step does, with a changed setting: one host at a time.
-    with QuorumWatcher(quorum) as changing:
-        proc = quorum.salt("-L", ",".join(ZK_HOSTS), "--batch-size", "1", "state.apply",
-                           "zookeeper", f"pillar={override}", json=False, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    changed = main_pids(quorum)
-    assert all(changed[h] != before[h] for h in ZK_HOSTS), (before, changed)
-    # Never two members down at once; the leader's own restart costs one short election.
-    assert changing.polls > 10 and changing.fewest_up >= 2, vars(changing)
-    # The orchestrate puts the pillar's value back the same way.
+    leader, = quorum_state(quorum)["leaders"]
+    with pillar_overrides({"zookeeper": {"properties": {"maxClientCnxns": 61}}}):
+        with QuorumWatcher(quorum) as changing:
+            changed = run(quorum)
+    assert changed.ok, changed.describe()
+    members = [s for s in changed.durations() if s.startswith("storm-orchestrate-zookeeper-member")]
+    assert members[-1] == f"storm-orchestrate-zookeeper-member-{leader}-salt-state", members
+    restarted = rolled_leader_last(quorum, changing, leader, before)
+    for host in ZK_HOSTS:
+        assert "maxClientCnxns=61" in quorum.exec(
+            host, "cat /etc/zookeeper/conf.cluster/zoo.cfg").stdout
+    record_drill("zookeeper_rolling_restart", **changing.figures(),
+                 orchestrate_s=round(sum(changed.durations().values()), 1))
+    # The pillar's own value again, the same way: now another member leads, and goes last.
+    leader, = quorum_state(quorum)["leaders"]
     with QuorumWatcher(quorum) as restoring:
         back = run(quorum)
     assert back.ok, back.describe()
-    restored = main_pids(quorum)
-    assert all(restored[h] != changed[h] for h in ZK_HOSTS), (changed, restored)
-    assert restoring.polls > 10 and restoring.fewest_up >= 2, vars(restoring)
-    zoo_cfg = quorum.exec("zk1", "cat /etc/zookeeper/conf.cluster/zoo.cfg").stdout
-    assert "maxClientCnxns=60" in zoo_cfg
+    rolled_leader_last(quorum, restoring, leader, restarted)
+    assert "maxClientCnxns=60" in quorum.exec(
+        "zk1", "cat /etc/zookeeper/conf.cluster/zoo.cfg").stdout
+
+
+class BoundedWriter:
+    """Creates /drill/<run>/w-<n> (its number as data) one every `pace` seconds, at most
+    `count` writes and `seconds` long, each write waiting at most 10 s for its answer.
+    A write is acknowledged only when the server confirmed it."""
+
+    def __init__(self, hosts, count=2000, seconds=60, pace=0.02):
+        import threading
+        self.client = KazooClient(hosts=hosts, timeout=10)
+        self.root = f"/drill/{time.time_ns()}"
+        self.count, self.seconds, self.pace = count, seconds, pace
+        self.attempted, self.acknowledged, self.errors = 0, {}, {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        deadline = time.monotonic() + self.seconds
+        while (self.attempted < self.count and time.monotonic() < deadline
+               and not self._stop.is_set()):
+            n = self.attempted
+            self.attempted += 1
+            path, data = f"{self.root}/w-{n:06d}", str(n).encode()
+            try:
+                self.client.create_async(path, data).get(timeout=10)
+            except Exception as exc:  # noqa: BLE001 - refused or unanswered: not acknowledged
+                name = type(exc).__name__
+                self.errors[name] = self.errors.get(name, 0) + 1
+            else:
+                self.acknowledged[path] = (data, time.monotonic())
+            self._stop.wait(self.pace)
+
+    def __enter__(self):
+        self.client.start(timeout=20)
+        self.client.ensure_path(self.root)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(30)
+        self.client.stop()
+
+
+def test_drill_a_stopped_leader_loses_no_acknowledged_write_and_a_rerun_heals(quorum):
+    """Drill 1: the leader stopped under a bounded writer; every write the client saw
+    acknowledged is readable on every member afterwards, and the orchestrate heals."""
+    leader, = quorum_state(quorum)["leaders"]
+    hosts = ",".join(f"{quorum.address(h)}:2181" for h in ZK_HOSTS)
+    with QuorumWatcher(quorum) as watching, BoundedWriter(hosts, seconds=60) as writer:
+        wait("writes acknowledged before the fault", lambda: len(writer.acknowledged) >= 50)
+        quorum.exec(leader, "systemctl stop zookeeper")
+        stopped = time.monotonic()
+        wait("writes acknowledged by the two left",
+             lambda: sum(t > stopped for _, t in writer.acknowledged.values()) >= 50,
+             timeout=60, interval=0.5)
+        healed = run(quorum)
+        ran = time.monotonic()
+        wait("writes acknowledged after the re-run",
+             lambda: sum(t > ran for _, t in writer.acknowledged.values()) >= 50,
+             timeout=30, interval=0.5)
+    assert healed.ok, healed.describe()
+    changed = {(minion, sid) for _, minion, sid in healed.changed_states()}
+    assert (leader, "zookeeper-service-running-service-running") in changed, changed
+    assert quorum_state(quorum)["healthy"]
+    lost = {}
+    for host in ZK_HOSTS:
+        reader = kazoo(quorum, host)
+        try:
+            reader.sync(writer.root)
+            found = {f"{writer.root}/{c}" for c in reader.get_children(writer.root)}
+            lost[host] = sum(path not in found or reader.get(path)[0] != data
+                             for path, (data, _) in writer.acknowledged.items())
+        finally:
+            reader.stop()
+    assert lost == dict.fromkeys(ZK_HOSTS, 0), lost
+    record_drill("zookeeper_leader_stopped", writes_attempted=writer.attempted,
+                 writes_acknowledged=len(writer.acknowledged),
+                 writes_not_acknowledged=sum(writer.errors.values()),
+                 errors=" ".join(f"{k}:{v}" for k, v in sorted(writer.errors.items())) or "none",
+                 acknowledged_writes_lost=sum(lost.values()),
+                 seconds_without_leader=round(watching.leaderless, 1),
+                 elections=watching.elections,
+                 rerun_s=round(sum(healed.durations().values()), 1))
 
 
 def test_clean_then_rerun_reinstalls_a_member(quorum):

@@ -31,11 +31,15 @@ def order(steps_by_id):
 def test_example_cluster_steps_in_order(minion):
     found = steps(minion, PILLARS / "example")
     assert order(found) == [
-        "sync", "zookeeper-install", "zookeeper-members", "zookeeper-quorum", "conda",
-        "model-build", "model", "storm-install", "nimbus", "nimbus-leader", "supervisors",
+        "sync", "zookeeper-install", "zookeeper-member-zk1", "zookeeper-member-zk2",
+        "zookeeper-member-zk3", "zookeeper-quorum", "conda", "model-build", "model",
+        "storm-install", "nimbus", "nimbus-leader", "supervisors",
         "supervisors-registered", "topology-submit", "topology-active", "predictions"]
-    assert found["zookeeper-members"]["tgt"] == "zk1,zk2,zk3"
-    assert found["zookeeper-members"]["batch"] == 1
+    # One member at a time, each its own step (outside the master nobody is asked who
+    # leads, so membership's order; the lab's drill sees the leader go last).
+    assert [found[f"zookeeper-member-{m}"]["tgt"] for m in ("zk1", "zk2", "zk3")] == [
+        "zk1", "zk2", "zk3"]
+    assert not any("batch" in found[f"zookeeper-member-{m}"] for m in ("zk1", "zk2", "zk3"))
     # sparse submits from the topology's conda environment on the nimbus host.
     assert found["conda"]["tgt"] == "sup1,sup2,nimbus1"
     assert found["topology-submit"]["tgt"] == "nimbus1"
@@ -48,7 +52,8 @@ def test_example_cluster_steps_in_order(minion):
 
 def test_quorum_only_cluster_has_only_the_quorum_steps(minion):
     assert order(steps(minion, PILLARS / "zk3")) == [
-        "sync", "zookeeper-install", "zookeeper-members", "zookeeper-quorum"]
+        "sync", "zookeeper-install", "zookeeper-member-zk1", "zookeeper-member-zk2",
+        "zookeeper-member-zk3", "zookeeper-quorum"]
 
 
 def test_without_topologies_nimbus_gets_no_conda_and_nothing_is_submitted(minion, tmp_path):

@@ -175,3 +175,35 @@ def test_quorum_verdicts(loader):
     assert not verdict["healthy"] and verdict["writable"]
     assert verdict["serving"] == ["zk1", "zk2"]
     assert "ConnectionRefused" in verdict["members"]["zk3"]["error"]
+
+
+def test_restart_order_puts_the_leader_last_as_the_members_report_it(loader):
+    asked = []
+
+    def cmd(**kwargs):
+        asked.append(kwargs)
+        return {"zk1": {"ret": {"leaders": ["zk1"], "serving": ["zk1", "zk2", "zk3"]},
+                        "retcode": 0},
+                "zk3": {"ret": "'zookeeper_quorum.quorum' is not available.", "retcode": 1}}
+    quorum = loader("_modules", "zookeeper_quorum", opts={"id": "master", "__role": "master"},
+                    salt={"clustermap.members": lambda: {"zookeeper": MEMBERS},
+                          "saltutil.cmd": cmd})
+    assert quorum.restart_order(port=2182) == ["zk2", "zk3", "zk1"]
+    assert asked[0]["tgt"] == ["zk1", "zk2", "zk3"] and asked[0]["kwarg"] == {"port": 2182}
+
+
+@pytest.mark.parametrize("role, answer", [
+    ("minion", {"zk1": {"ret": {"leaders": ["zk1"]}}}),  # outside the master: not asked
+    ("master", {}),  # nobody answered (first start)
+    ("master", {"zk2": {"ret": {"leaders": []}}, "zk3": False}),  # electing, or garbage
+    ("master", RuntimeError("the master's publisher is down")),
+])
+def test_restart_order_is_memberships_when_nobody_names_a_leader(loader, role, answer):
+    def cmd(**kwargs):
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+    quorum = loader("_modules", "zookeeper_quorum", opts={"id": "master", "__role": role},
+                    salt={"clustermap.members": lambda: {"zookeeper": MEMBERS},
+                          "saltutil.cmd": cmd})
+    assert quorum.restart_order() == ["zk1", "zk2", "zk3"]

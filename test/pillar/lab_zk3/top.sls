@@ -4,3 +4,4 @@ base:
   '*':
     - cluster
     - zookeeper
+    - overrides

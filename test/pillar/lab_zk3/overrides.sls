@@ -1,0 +1,1 @@
+../lab_cluster6/overrides.sls
