@@ -30,6 +30,26 @@ def pillar_overrides(data):
         path.unlink(missing_ok=True)
 
 
+LEDGER_KEYS = ("emitted", "replayed", "acked", "failed", "given_up", "pending")
+
+
+def spout_ledger(lab, hosts, topology_id, pattern="/var/lib/storm/iris/spout-counts-*.json"):
+    """The spout tasks' own counts (iris.spout.counts.path) for one topology, summed over
+    its tasks wherever they run."""
+    total = dict.fromkeys(LEDGER_KEYS, 0)
+    tasks = 0
+    for host in hosts:
+        out = lab.exec(host, f'for f in {pattern}; do [ -f "$f" ] && cat "$f" && echo; '
+                             "done; true").stdout
+        for text in filter(None, out.splitlines()):
+            ledger = json.loads(text)
+            if ledger.get("topology") == topology_id:
+                tasks += 1
+                for key in LEDGER_KEYS:
+                    total[key] += ledger[key]
+    return dict(total, tasks=tasks)
+
+
 def record_drill(name, **figures):
     """Keep one drill's figures in build/drills/<name>.json; build/drills.md is written from
     them at the end of the session (conftest.py), never asserted."""
@@ -39,17 +59,76 @@ def record_drill(name, **figures):
     (out / f"{name}.json").write_text(json.dumps(figures, indent=1, sort_keys=True) + "\n")
 
 
+# The drills in the issue's order: (name recorded, title, what must hold).
+DRILLS = [
+    ("zookeeper_leader_stopped", "1. ZooKeeper leader stopped under a bounded writer",
+     "every acknowledged write readable on every member; the re-run heals"),
+    ("zookeeper_rolling_restart", "2. ZooKeeper rolling restart by the orchestrate",
+     "one member at a time, each serving before the next, the leader last, one election"),
+    ("nimbus_killed", "3. Nimbus killed (kill -9)",
+     "systemd brings it back, same topology ACTIVE, classification goes on"),
+    ("supervisor_host_powered_off", "4. A supervisor host powered off",
+     "Storm moves its worker, the stream goes on, no sample given up; a re-run absorbs "
+     "its return"),
+    ("supervisors_rolling_restart", "5. Supervisors' rolling restart by the orchestrate",
+     "one at a time, worker processes kept, no tuple failed"),
+    ("corrupt_model", "6. A corrupt model pushed to every worker",
+     "refused on each, `current` kept, classifiers go on; a good one followed without "
+     "resubmission"),
+    ("host_down_mid_orchestrate", "7. A host down in the middle of the orchestrate",
+     "the run stops naming step and host, daemons run what their disk says; a re-run "
+     "converges"),
+    ("idle_stream_rerun", "8. A re-run with an idle stream",
+     "zero changes, passes; every sample emitted, acked and written once"),
+    ("conda_spec_change", "9. A package added to the conda spec",
+     "updated once, the package imports, the next run changes nothing"),
+]
+# Columns: title, how the figures fill it ("all": each key, " / " between; "first": the
+# first key the drill recorded), and the keys.
+COLUMNS = [
+    ("writes attempted / acked / lost", "all",
+     ("writes_attempted", "writes_acknowledged", "acknowledged_writes_lost")),
+    ("s without leader / elections", "all", ("seconds_without_leader", "elections")),
+    ("samples classified during", "first", ("samples_classified_meanwhile",
+                                            "samples_classified_after_refusal")),
+    ("tuples failed / replayed / lost", "all", ("tuples_failed", "tuples_replayed",
+                                                "samples_given_up")),
+    ("recovered in s", "first", ("seconds_until_nimbus_answers", "seconds_until_worker_moved",
+                                 "rerun_s", "orchestrate_s", "good_version_followed_s",
+                                 "update_s")),
+]
+
+
+def _cell(figures, mode, keys, used):
+    present = [k for k in keys if k in figures]
+    if not present:
+        return "–"
+    if mode == "first":
+        present = present[:1]
+        used.update(present)
+        return str(figures[present[0]])
+    used.update(present)
+    return " / ".join(str(figures.get(k, "–")) for k in keys)
+
+
 def write_drills_table():
-    """build/drills.md: one row per drill recorded in this or an earlier run."""
+    """build/drills.md: one row per drill recorded in this or an earlier run, in the
+    issue's order, with the figures each recorded."""
     from lab import config
-    found = sorted((config.REPO_ROOT / "build" / "drills").glob("*.json"))
-    if not found:
+    out = config.REPO_ROOT / "build" / "drills"
+    recorded = {p.stem: json.loads(p.read_text()) for p in sorted(out.glob("*.json"))}
+    if not recorded:
         return None
-    lines = ["| drill | figures |", "|---|---|"]
-    for path in found:
-        figures = json.loads(path.read_text())
-        cells = ", ".join(f"{key} {value}" for key, value in sorted(figures.items()))
-        lines.append(f"| {path.stem.replace('_', ' ')} | {cells} |")
+    head = ["drill", "what held"] + [title for title, _, _ in COLUMNS] + ["other figures"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, title, held in DRILLS + [(n, n, "") for n in recorded if n not in
+                                       {d[0] for d in DRILLS}]:
+        if name not in recorded:
+            continue
+        figures, used = recorded[name], set()
+        cells = [_cell(figures, mode, keys, used) for _, mode, keys in COLUMNS]
+        rest = ", ".join(f"{k} {v}" for k, v in sorted(figures.items()) if k not in used)
+        lines.append("| " + " | ".join([title, held, *cells, rest or "–"]) + " |")
     table = config.REPO_ROOT / "build" / "drills.md"
     table.write_text("# Drills (written by the lab tests; figures, never thresholds)\n\n"
                      + "\n".join(lines) + "\n")

@@ -12,7 +12,7 @@ import json
 import time
 
 import pytest
-from drills import pillar_overrides, record_drill, wait
+from drills import pillar_overrides, record_drill, spout_ledger, wait
 from orchestrate import run
 
 pytestmark = [pytest.mark.lab, pytest.mark.lab_topology("test/lab_topologies/cluster6.yaml")]
@@ -120,6 +120,32 @@ def test_rerun_leaves_the_running_topology_alone(cluster):
     assert (after["id"], after["fingerprint"]) == (before["id"], before["fingerprint"])
 
 
+def every_sample_accounted_for(lab):
+    """After one pass over the held-out rows has settled (and a 60 s metrics bucket has
+    passed): the spout's ledger, Storm's exact counters (topology.stats.sample.rate 1.0)
+    and the sink's lines agree that every sample was emitted once, acked once, written
+    once, and none failed or was replayed.  A broken acker or a sink that does not ack
+    shows here as failures, replays and samples written twice."""
+    topology = iris(lab)
+    held_out = {f"iris-{row:03d}" for row in json.loads(lab.exec(
+        "sup1", "cat /srv/models/iris/current/model.json").stdout)["held_out"]["rows"]}
+    ledger = spout_ledger(lab, SUPERVISORS, topology["id"])
+    assert ledger == {"emitted": len(held_out), "acked": len(held_out), "replayed": 0,
+                      "failed": 0, "given_up": 0, "pending": 0, "tasks": 1}, ledger
+    # (The classifier also acks its tick tuples, so only the spout and the sink count
+    # samples alone.)
+    acked = {c: topology["acked"].get(c, 0) for c in ("iris_spout", "sink")}
+    assert acked == dict.fromkeys(acked, len(held_out)), topology["acked"]
+    assert sum(topology["failed"].values()) == 0, topology["failed"]
+    found = predictions(lab, tail=len(held_out))
+    last = sorted((r for h in SUPERVISORS for r in found[h]["latest"]),
+                  key=lambda r: r["time"])[-len(held_out):]
+    assert sorted(r["id"] for r in last) == sorted(held_out)
+    return {"samples": len(held_out), "spout_acked": ledger["acked"],
+            "storm_acked_spout": acked["iris_spout"], "storm_acked_sink": acked["sink"],
+            "tuples_failed": 0, "tuples_replayed": 0, "written_once": len(last)}
+
+
 def test_a_rerun_with_an_idle_stream_changes_nothing_and_passes(cluster):
     """Drill: the stream stops (one pass over the held-out rows, then nothing), and the
     orchestrate re-run on this healthy cluster passes with zero changes and no new
@@ -149,10 +175,11 @@ def test_a_rerun_with_an_idle_stream_changes_nothing_and_passes(cluster):
             assert again.ok, again.describe()
             assert again.changed_states() == []
             assert written() == before, "the stream was meant to be idle"
+            accounted = every_sample_accounted_for(cluster)
             record_drill("idle_stream_rerun", changes=0, new_predictions=0,
                          orchestrate_s=round(sum(again.durations().values()), 1),
                          predictions_step_s=again.durations().get(
-                             "storm-orchestrate-predictions-salt-state"))
+                             "storm-orchestrate-predictions-salt-state"), **accounted)
     finally:
         # The pillar's own stream again, whatever happened above.
         back = run(cluster)

@@ -158,7 +158,8 @@ def start(venv, tmp_path):
 
 
 def spout_conf(**extra):
-    return {"iris.source.state.dir": "/nonexistent-unused", **extra}
+    return {"iris.source.state.dir": "/nonexistent-unused", "iris.spout.counts.path": None,
+            **extra}
 
 
 def classifier_conf(models, **extra):
@@ -370,6 +371,34 @@ def test_spout_replays_failed_samples_and_bounds_pending(start):
     assert commands(spout.command("next"), "emit")[0]["id"] != failed["id"]
     # Unknown ids (e.g. from before a restart) are ignored.
     assert commands(spout.command("fail", "no-such-id"), "emit", "log") == []
+
+
+def test_spout_ledger_accounts_for_every_sample(start, tmp_path):
+    """The spout's own counts, exact: every sample emitted is acked, given up or still
+    pending, and every fail is a replay, a give-up or one queued."""
+    conf = spout_conf(**{"iris.spout.max.pending": 3, "iris.spout.max.replays": 1,
+                         "iris.spout.counts.path": str(tmp_path / "counts-{task}.json")})
+    spout = start(SPOUT, conf, "iris_spout", outputs=SPOUT_FIELDS)
+    emitted, _seen = next_until(spout, 3)
+    spout.command("ack", emitted[0]["id"])
+    spout.command("fail", emitted[1]["id"])
+    assert [m["id"] for m in spout.next()] == [emitted[1]["id"]]  # the replay
+    spout.command("fail", emitted[1]["id"])  # once more than iris.spout.max.replays
+    spout.command("ack", "no-such-id")       # not ours: not counted
+    spout.command("ack", emitted[0]["id"])   # acked twice: counted once
+    time.sleep(1.1)  # written at most once a second
+    assert len(spout.next()) == 1  # a fresh sample
+    written, = tmp_path.glob("counts-*.json")
+    ledger = json.loads(written.read_text())
+    assert written.name == f"counts-{ledger['task']}.json"
+    assert {k: ledger[k] for k in ("emitted", "replayed", "acked", "failed", "given_up",
+                                   "pending")} == {
+        "emitted": 3, "replayed": 1, "acked": 1, "failed": 2, "given_up": 1, "pending": 1}
+    assert ledger["emitted"] == ledger["acked"] + ledger["given_up"] + ledger["pending"]
+    time.sleep(1.1)
+    spout.next()
+    ledger = json.loads(written.read_text())
+    assert (ledger["emitted"], ledger["pending"]) == (4, 2)
 
 
 def test_spout_rate_cap(start):

@@ -28,6 +28,9 @@ SPEC = {
     # Which rows of the data set: those the model in use never saw (the held-out rows its
     # model.json lists, so the accuracy reported is a held-out one), or all 150.
     "iris.spout.rows": ("held_out", "choice", ("held_out", "all")),
+    # The spout's own ledger (emitted, replayed, acked, failed, given up, pending) as JSON;
+    # `{task}` is the task id; null: none.
+    "iris.spout.counts.path": ("/var/lib/storm/iris/spout-counts-{task}.json", "optpath", None),
     # Classifier: one predict() per batch.
     "iris.batch.size": (16, "int", 1),
     "iris.batch.timeout.ms": (50, "int", 0),

@@ -17,6 +17,15 @@ emitted again (same id, same values) before anything new, at most
 ``iris.spout.max.replays`` times, then given up with an error in the log.  At most
 ``iris.spout.max.pending`` samples are in flight per task (on top of Storm's
 ``topology.max.spout.pending``), and ``iris.spout.rate`` caps the tuples per second.
+
+Each task keeps its own ledger of what it did, exact where Storm's counters are sampled
+(``topology.stats.sample.rate``) and bucketed: samples emitted for the first time,
+replays, acks, fails, samples given up, and what is still pending.  It is written to
+``iris.spout.counts.path`` (``{task}`` is the task id) at most once a second when it
+changed, so that every sample can be accounted for from outside::
+
+    {"topology": "iris-3-1767...", "task": 7, "emitted": 45, "replayed": 0, "acked": 45,
+     "failed": 0, "given_up": 0, "pending": 0, "time": 1767...}
 """
 
 import json
@@ -49,7 +58,11 @@ class IrisSpout(Spout):
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self.next_emit = 0.0
         self.bad_lines = {}
-        self.emitted = 0
+        self.counts = dict.fromkeys(("emitted", "replayed", "acked", "failed", "given_up"), 0)
+        path = self.settings["iris.spout.counts.path"]
+        self.counts_path = path.replace("{task}", str(self.task_id)) if path else None
+        self.topology_id = storm_conf.get("storm.id")
+        self.counts_written = (None, 0.0)  # (what, when)
         self.tail = None
         source = self.settings["iris.source.dir"]
         if source:
@@ -137,7 +150,32 @@ class IrisSpout(Spout):
 
     # ------------------------------------------------------------------ Storm
 
+    def write_counts(self, force=False):
+        """The ledger to iris.spout.counts.path (atomically), at most once a second, and
+        only when it changed.  A failure to write is logged once a minute, never fatal:
+        the ledger is a report, the stream matters more."""
+        if self.counts_path is None:
+            return
+        current = dict(self.counts, pending=len(self.pending))
+        last, when = self.counts_written
+        now = time.monotonic()
+        if current == last or (not force and now - when < 1.0):
+            return
+        record = dict(current, topology=self.topology_id, task=self.task_id, time=time.time())
+        tmp = f"{self.counts_path}.tmp"
+        try:
+            with open(tmp, "w", encoding="utf-8") as handle:
+                json.dump(record, handle, sort_keys=True)
+            os.replace(tmp, self.counts_path)
+        except OSError as exc:
+            if getattr(self, "counts_error", -60.0) + 60.0 <= now:
+                self.counts_error = now
+                self.log(f"cannot write the spout's counts to {self.counts_path}: {exc}",
+                         level="warn")
+        self.counts_written = (current, now)
+
     def next_tuple(self):
+        self.write_counts()
         now = time.monotonic() if self.interval else 0.0
         if now < self.next_emit:
             return  # iris.spout.rate
@@ -146,6 +184,7 @@ class IrisSpout(Spout):
             self.replaying.discard(message_id)
             entry = self.pending.get(message_id)
             if entry is not None:
+                self.counts["replayed"] += 1
                 self._emit(message_id, entry[0], now)
                 return
         if self.tail is not None:
@@ -157,11 +196,11 @@ class IrisSpout(Spout):
             return
         message_id, values = produced
         self.pending[message_id] = [values, 0]
+        self.counts["emitted"] += 1
         self._emit(message_id, values, now)
 
     def _emit(self, message_id, values, now):
         self.emit(values, tup_id=message_id)
-        self.emitted += 1
         if self.interval:
             # One tuple per interval; after an idle spell at most one catches up.
             self.next_emit = max(self.next_emit, now - self.interval) + self.interval
@@ -173,22 +212,27 @@ class IrisSpout(Spout):
             self.tail.save()
 
     def ack(self, tup_id):
+        if tup_id in self.pending:
+            self.counts["acked"] += 1
         self._finished(tup_id)
 
     def fail(self, tup_id):
         entry = self.pending.get(tup_id)
         if entry is None or tup_id in self.replaying:
             return  # not ours any more (given up on, from before a restart), or queued
+        self.counts["failed"] += 1
         entry[1] += 1
         if 0 <= self.max_replays < entry[1]:
             self.log(f"giving up on sample {entry[0][0]} (message {tup_id}): failed "
                      f"{entry[1]} times", level="error")
+            self.counts["given_up"] += 1
             self._finished(tup_id)
             return
         self.replays.append(tup_id)
         self.replaying.add(tup_id)
 
     def deactivate(self):
+        self.write_counts(force=True)
         if self.tail is not None:
             self.tail.save(force=True)
 
