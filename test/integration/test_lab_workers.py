@@ -19,6 +19,7 @@ pytestmark = [pytest.mark.lab, pytest.mark.lab_topology("test/lab_topologies/clu
 WORKERS = ["sup1", "sup2"]
 PYTHON = "/opt/conda/envs/storm-worker/bin/python"
 CURRENT = "/srv/models/iris/current"
+RESULTS = "/var/lib/storm/iris/predictions-{task}.jsonl"
 PINS = {"numpy": "2.4.6", "sklearn": "1.9.1", "joblib": "1.6.0", "streamparse": "5.0.1"}
 
 
@@ -89,12 +90,59 @@ def apply_model(lab, host, model):
                     timeout=600)
 
 
-def test_corrupt_version_is_refused_and_current_stays(cluster):
-    proc = apply_model(cluster, "sup1", make_artifact(cluster, "2", tamper=True))
-    assert proc.returncode != 0
-    assert "sha256 check failed" in proc.stdout and "current stays 1" in proc.stdout
-    assert cluster.exec("sup1", f"readlink {CURRENT}").stdout.strip() == "1"
-    assert cluster.exec("sup1", "test -e /srv/models/iris/2", check=False).returncode != 0
+def written(lab):
+    found = lab.salt("-L", ",".join(WORKERS), "storm_topology.predictions", RESULTS, "tail=20")
+    return {h: found[h] for h in WORKERS}
+
+
+def topology_id(lab):
+    return lab.salt("nimbus1", "storm_topology.running", "10.77.0.21", "iris")["nimbus1"]["id"]
+
+
+def test_drill_a_corrupt_model_is_refused_everywhere_and_a_good_one_is_followed(cluster):
+    """Drill 6: a new model version whose artifact does not match its pinned hash, pushed
+    to every worker by the orchestrate: refused on each (the run stops at the model step
+    naming them), `current` stays, the running classifiers keep predicting with the model
+    they have; then a good version is switched in and followed without resubmission."""
+    from drills import pillar_overrides, record_drill, wait
+    from orchestrate import run
+    running = topology_id(cluster)
+    corrupt = make_artifact(cluster, "2", tamper=True)
+    with pillar_overrides({"sklearn_model": {"models": {"iris": dict(corrupt, build=None)}}}):
+        refused = run(cluster)
+        lines = sum(w["lines"] for w in written(cluster).values())
+    assert not refused.ok
+    (step, comment), = refused.failures().items()
+    assert "storm-orchestrate-model-salt-state" in step, refused.describe()
+    assert all(host in comment for host in WORKERS), comment
+    said = str(refused.steps[step])
+    assert said.count("sha256 check failed") >= len(WORKERS), said[-3000:]
+    assert "current stays 1" in said
+    assert not [k for k in refused.steps if "storm-install" in k]  # failhard: it stopped
+    for host in WORKERS:
+        assert cluster.exec(host, f"readlink {CURRENT}").stdout.strip() == "1"
+        assert cluster.exec(host, "test -e /srv/models/iris/2", check=False).returncode != 0
+    # The classifiers go on with the model they have.
+    wait("predictions after the refusal",
+         lambda: sum(w["lines"] for w in written(cluster).values()) > lines + 20)
+    assert {r["model_version"] for w in written(cluster).values() for r in w["latest"]} == {"1"}
+    classified = sum(w["lines"] for w in written(cluster).values()) - lines
+
+    good = make_artifact(cluster, "4")
+    with pillar_overrides({"sklearn_model": {"models": {"iris": dict(good, build=None)}}}):
+        followed = run(cluster)
+    assert followed.ok, followed.describe()
+    # Its last step waited for predictions of version 4 on every worker that classifies.
+    for host in WORKERS:
+        assert cluster.exec(host, f"readlink {CURRENT}").stdout.strip() == "4"
+    assert topology_id(cluster) == running, "the topology was resubmitted"
+    assert not [s for _, _, s in followed.changed_states() if "topology-submit" in s]
+    record_drill("corrupt_model", workers_refused=len(WORKERS), current_kept="1",
+                 samples_classified_after_refusal=classified, topology_kept=running,
+                 good_version_followed_s=round(sum(followed.durations().values()), 1))
+    back = run(cluster)  # the pillar's own version again
+    assert back.ok, back.describe()
+    assert all(cluster.exec(h, f"readlink {CURRENT}").stdout.strip() == "1" for h in WORKERS)
 
 
 ADDRESSES = {"10.77.0.31": "sup1", "10.77.0.32": "sup2"}
@@ -176,6 +224,9 @@ def test_changed_spec_updates_the_environment_and_only_then(cluster):
                         ).stdout.strip() == "0.10.0"
     again = cluster.salt("sup2", "state.apply", "conda", f"pillar={pillar}", timeout=900)
     assert all(not s["changes"] for s in again["sup2"].values()), again
+    from drills import record_drill
+    record_drill("conda_spec_change", package="tabulate 0.10.0", updated_once=True,
+                 update_s=round(env_state.get("duration", 0) / 1000, 1), next_run_changes=0)
     # The orchestrate brings the pillar's spec back (and the next run changes nothing).
     from orchestrate import run
     back = run(cluster)
