@@ -194,6 +194,43 @@ class Lab:
         except (LabError, subprocess.TimeoutExpired):
             return "unknown (host not running)"
 
+    # ---- a host's power -------------------------------------------------------------
+
+    def power_off(self, name, timeout=30):
+        """Shut a host down as its power button would (systemd's poweroff, then harder
+        signals, bounded).  Its disk (the overlay) stays, for power_on."""
+        with state.locked():
+            self.host(name).poweroff(timeout)
+            self._save()
+
+    def power_on(self, name, timeout=180):
+        """Boot a powered-off host again from its own disk; returns once its systemd has
+        finished booting and its minion answers the master."""
+        from .host import _remove_nspawn_runtime
+        h = self.host(name)
+        if h.running():
+            return
+        with state.locked():
+            _remove_nspawn_runtime(name)
+            h.boot()
+            h.find_leader()
+            self._save()
+
+        def booted():
+            if not h.running():
+                raise LabError(f"host {name} died during boot\n{tail(h.log)}")
+            return h.system_state() in ("running", "degraded")
+        wait_until(f"systemd of {name} to finish booting", booted, timeout, h.log)
+
+        def answers():
+            res = self._run_salt("salt", ["--out=json", "--static", "-t", "3", name,
+                                          "test.ping"], timeout=60)
+            try:
+                return jsonlib.loads(res.stdout or "{}").get(name) is True
+            except ValueError:
+                return False
+        wait_until(f"the minion of {name} to answer", answers, timeout, h.log, 1)
+
     # ---- using it -----------------------------------------------------------------
 
     def exec(self, host, cmd, check=True, **kw) -> subprocess.CompletedProcess:
