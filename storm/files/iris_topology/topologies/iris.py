@@ -1,5 +1,9 @@
 """
-The iris topology: IrisSpout -> ClassifierBolt (shuffle) -> SinkBolt (fields: sample_id).
+The iris topology: IrisSpout -> ClassifierBolt (shuffle) -> SinkBolt (fields: shard).
+
+Tuples carry batches of samples (irislib.batches); the shard a sample goes to is a
+function of its id, so the fields grouping on it routes every attempt at a sample to the
+same sink task, as a grouping on the sample id would.
 
 Submitted with streamparse (``sparse submit -n iris -e prod -j iris.jar``).  Its Storm
 configuration is the ``iris.*`` defaults of ``src/irislib/settings.py`` plus a few
@@ -16,13 +20,15 @@ import sys
 
 from bolts.classify import ClassifierBolt
 from bolts.sink import SinkBolt
+from irislib.batches import SINK_COMPONENT
 from irislib.settings import DEFAULTS
 from spouts.iris import IrisSpout
 from streamparse import Grouping, Topology
 
 TOPOLOGY_DEFAULTS = {
     "topology.message.timeout.secs": 30,
-    # Per spout task; enough in flight to fill the classifier's batches.
+    # Tuples per spout task (each up to iris.spout.batch.size samples; the spout's own
+    # iris.spout.max.pending bounds the samples).
     "topology.max.spout.pending": 256,
     # Storm counts one tuple in 20 by default and scales up; count every one, so that the
     # acked and failed counts Nimbus reports are exact and can be held against the
@@ -92,5 +98,5 @@ class Iris(Topology):
     classifier = ClassifierBolt.spec(name="classifier", inputs={iris_spout: Grouping.SHUFFLE},
                                      par=CONF["iris.parallelism.classifier"],
                                      config=CLASSIFIER_CONF)
-    sink = SinkBolt.spec(name="sink", inputs={classifier: Grouping.fields("sample_id")},
+    sink = SinkBolt.spec(name=SINK_COMPONENT, inputs={classifier: Grouping.fields("shard")},
                          par=CONF["iris.parallelism.sink"])

@@ -21,7 +21,11 @@ SPEC = {
     "iris.source.pattern": ("*.jsonl", "str", None),
     "iris.source.state.dir": ("/var/lib/storm/iris/spout-state", "path", None),
     "iris.source.poll.ms": (1000, "int", 10),
-    "iris.spout.rate": (0, "number", 0),          # tuples/s per spout task, 0 = unlimited
+    "iris.spout.rate": (0, "number", 0),          # samples/s per spout task, 0 = unlimited
+    # Samples per tuple (1: one sample per tuple), and how long the oldest sample of a
+    # batch may wait for the rest (milliseconds) before the batch goes as it is.
+    "iris.spout.batch.size": (100, "int", 1),
+    "iris.spout.batch.ms": (10, "int", 0),
     "iris.spout.max.pending": (1000, "int", 1),   # samples in flight per spout task
     "iris.spout.max.replays": (5, "int", -1),     # replays of one sample, -1 = forever
     "iris.spout.cycles": (0, "int", 0),           # passes over the data set, 0 = forever
@@ -31,8 +35,9 @@ SPEC = {
     # The spout's own ledger (emitted, replayed, acked, failed, given up, pending) as JSON;
     # `{task}` is the task id; null: none.
     "iris.spout.counts.path": ("/var/lib/storm/iris/spout-counts-{task}.json", "optpath", None),
-    # Classifier: one predict() per batch.
-    "iris.batch.size": (16, "int", 1),
+    # Classifier: one predict() for the samples of the tuples waiting, up to this many; a
+    # partial batch goes as soon as no input is waiting, or after the timeout.
+    "iris.batch.size": (256, "int", 1),
     "iris.batch.timeout.ms": (50, "int", 0),
     # Sink: one JSON line per prediction.
     "iris.results.path": ("/var/lib/storm/iris/predictions.jsonl", "path", None),

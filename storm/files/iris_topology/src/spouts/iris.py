@@ -1,5 +1,6 @@
 """
-IrisSpout: emits iris samples as (sample_id, features, label), reliably.
+IrisSpout: emits iris samples, batched: each tuple carries up to ``iris.spout.batch.size``
+samples (irislib.batches), reliably.
 
 Two sources:
 
@@ -12,20 +13,27 @@ Two sources:
   they grow (irislib.tail keeps the offsets in ``iris.source.state.dir``); a bad line is
   reported with the multilang ``log`` command and skipped.
 
-Every tuple carries a message id and stays pending until Storm acks it; a failed one is
-emitted again (same id, same values) before anything new, at most
-``iris.spout.max.replays`` times, then given up with an error in the log.  At most
-``iris.spout.max.pending`` samples are in flight per task (on top of Storm's
-``topology.max.spout.pending``), and ``iris.spout.rate`` caps the tuples per second.
+A batch is emitted when it holds ``iris.spout.batch.size`` samples or when its oldest
+sample has waited ``iris.spout.batch.ms`` (Storm calls ``next`` about every millisecond
+when the spout has nothing to emit), so a trickle is not held back; batch size 1 is one
+sample per tuple.  Every tuple carries a message id and stays pending until Storm acks
+it; a failed one is emitted again, exactly its samples under the same id, before
+anything new, at most ``iris.spout.max.replays`` times (every sample of a tuple has been
+tried as often as the tuple), then its samples are given up with an error in the log.
+At most ``iris.spout.max.pending`` samples are in flight per task (on top of Storm's
+``topology.max.spout.pending``, which counts tuples), and ``iris.spout.rate`` caps the
+samples taken per second.
 
 Each task keeps its own ledger of what it did, exact where Storm's counters are sampled
 (``topology.stats.sample.rate``) and bucketed: samples emitted for the first time,
-replays, acks, fails, samples given up, and what is still pending.  It is written to
+replayed, acked, failed, given up and still pending, and the same for tuples
+(``tuples_*``: Storm's own counters count tuples).  It is written to
 ``iris.spout.counts.path`` (``{task}`` is the task id) at most once a second when it
 changed, so that every sample can be accounted for from outside::
 
     {"topology": "iris-3-1767...", "task": 7, "emitted": 45, "replayed": 0, "acked": 45,
-     "failed": 0, "given_up": 0, "pending": 0, "time": 1767...}
+     "failed": 0, "given_up": 0, "pending": 0, "tuples_emitted": 1, "tuples_acked": 1,
+     ..., "time": 1767...}
 """
 
 import json
@@ -35,34 +43,47 @@ import time
 from collections import OrderedDict, deque
 
 from irislib import settings
+from irislib.batches import SPOUT_FIELDS
 from irislib.tail import DirectoryTail
 from streamparse import Spout
 
+COUNTS = ("emitted", "replayed", "acked", "failed", "given_up", "tuples_emitted",
+          "tuples_replayed", "tuples_acked", "tuples_failed", "tuples_given_up")
 BAD_LINES_LOGGED = 10  # per file, one by one; then every 100th
 SKIP_PER_CALL = 1000   # blank or bad lines passed over in one `next` at most
 
 
 class IrisSpout(Spout):
-    outputs = ["sample_id", "features", "label"]
+    outputs = SPOUT_FIELDS
 
     @settings.report_startup_errors
     def initialize(self, storm_conf, context):
         self.settings = settings.read(storm_conf)
         self.index, self.count = settings.task_index(context)
-        self.pending = OrderedDict()  # message id -> [values, replays]
+        self.pending = OrderedDict()  # message id -> Batch
+        self.pending_samples = 0      # samples in the pending batches
         self.replays = deque()        # message ids failed and waiting to be emitted again
         self.replaying = set()        # the same, for lookups
+        self.forming = []             # (source id, sample) taken, not emitted yet
+        self.forming_since = 0.0      # when the oldest of them was taken (monotonic)
+        self.batch_size = self.settings["iris.spout.batch.size"]
+        self.batch_age = self.settings["iris.spout.batch.ms"] / 1000.0
         self.max_pending = self.settings["iris.spout.max.pending"]
         self.max_replays = self.settings["iris.spout.max.replays"]
-        rate = self.settings["iris.spout.rate"]
-        self.interval = 1.0 / rate if rate > 0 else 0.0
-        self.next_emit = 0.0
+        self.rate = self.settings["iris.spout.rate"]
+        # Token bucket: samples may be taken at `rate` per second; after an idle spell at
+        # most `burst` (50 ms worth, and at least one) are taken at once.
+        self.burst = max(1.0, self.rate * 0.05)
+        self.tokens, self.filled = self.burst, time.monotonic()
+        self.sequence = 0
+        self.id_prefix = f"{self.task_id}-{time.time_ns() // 1000000:x}"
         self.bad_lines = {}
-        self.counts = dict.fromkeys(("emitted", "replayed", "acked", "failed", "given_up"), 0)
+        self.counts = dict.fromkeys(COUNTS, 0)
         path = self.settings["iris.spout.counts.path"]
         self.counts_path = path.replace("{task}", str(self.task_id)) if path else None
         self.topology_id = storm_conf.get("storm.id")
         self.counts_written = (None, 0.0)  # (what, when)
+        self.counts_error = -60.0          # when a failure to write it was last logged
         self.tail = None
         source = self.settings["iris.source.dir"]
         if source:
@@ -89,9 +110,10 @@ class IrisSpout(Spout):
             self.cycle = 0
             self.cycles = self.settings["iris.spout.cycles"]
             where = f"cycling through {len(self.rows)} {which} of sklearn's iris data set"
-        self.log(f"iris spout task {self.index + 1}/{self.count}: {where}; at most "
-                 f"{self.max_pending} pending, rate "
-                 f"{self.settings['iris.spout.rate'] or 'unlimited'}/s")
+        self.log(f"iris spout task {self.index + 1}/{self.count}: {where}; batches of "
+                 f"{self.batch_size} samples or {self.settings['iris.spout.batch.ms']} ms, "
+                 f"at most {self.max_pending} samples pending, rate "
+                 f"{self.settings['iris.spout.rate'] or 'unlimited'} samples/s")
 
     # ------------------------------------------------------------------ sources
 
@@ -117,12 +139,11 @@ class IrisSpout(Spout):
         if self.cycles and self.cycle >= self.cycles:
             return None
         sample_id, features, label = self.rows[self.position]
-        message_id = f"{sample_id}:{self.cycle}"
         self.position += 1
         if self.position == len(self.rows):
             self.position = 0
             self.cycle += 1
-        return message_id, [sample_id, features, label]
+        return None, [sample_id, features, label]
 
     def _bad_line(self, where, reason):
         name = where.rsplit("@", 1)[0]
@@ -156,7 +177,8 @@ class IrisSpout(Spout):
         the ledger is a report, the stream matters more."""
         if self.counts_path is None:
             return
-        current = dict(self.counts, pending=len(self.pending))
+        current = dict(self.counts, pending=self.pending_samples,
+                       tuples_pending=len(self.pending))
         last, when = self.counts_written
         now = time.monotonic()
         if current == last or (not force and now - when < 1.0):
@@ -168,7 +190,7 @@ class IrisSpout(Spout):
                 json.dump(record, handle, sort_keys=True)
             os.replace(tmp, self.counts_path)
         except OSError as exc:
-            if getattr(self, "counts_error", -60.0) + 60.0 <= now:
+            if self.counts_error + 60.0 <= now:
                 self.counts_error = now
                 self.log(f"cannot write the spout's counts to {self.counts_path}: {exc}",
                          level="warn")
@@ -176,56 +198,90 @@ class IrisSpout(Spout):
 
     def next_tuple(self):
         self.write_counts()
-        now = time.monotonic() if self.interval else 0.0
-        if now < self.next_emit:
-            return  # iris.spout.rate
         while self.replays:
             message_id = self.replays.popleft()
             self.replaying.discard(message_id)
-            entry = self.pending.get(message_id)
-            if entry is not None:
-                self.counts["replayed"] += 1
-                self._emit(message_id, entry[0], now)
+            batch = self.pending.get(message_id)
+            if batch is not None:
+                self.counts["replayed"] += len(batch.samples)
+                self.counts["tuples_replayed"] += 1
+                self.emit([batch.samples], tup_id=message_id)
                 return
         if self.tail is not None:
             self.tail.save()
-        if len(self.pending) >= self.max_pending:
-            return
-        produced = self._from_source() if self.tail is not None else self._from_dataset()
-        if produced is None:
-            return
-        message_id, values = produced
-        self.pending[message_id] = [values, 0]
-        self.counts["emitted"] += 1
-        self._emit(message_id, values, now)
+        now = time.monotonic()
+        self._take(now)
+        if self.forming and (len(self.forming) >= self.batch_size
+                             or now - self.forming_since >= self.batch_age):
+            self._emit_batch()
 
-    def _emit(self, message_id, values, now):
-        self.emit(values, tup_id=message_id)
-        if self.interval:
-            # One tuple per interval; after an idle spell at most one catches up.
-            self.next_emit = max(self.next_emit, now - self.interval) + self.interval
+    def _take(self, now):
+        """Take samples from the source into the batch being formed, as far as the batch
+        size, iris.spout.max.pending and iris.spout.rate allow."""
+        room = min(self.batch_size - len(self.forming),
+                   self.max_pending - self.pending_samples - len(self.forming))
+        if self.rate:
+            self.tokens = min(self.burst, self.tokens + (now - self.filled) * self.rate)
+            self.filled = now
+            room = min(room, int(self.tokens))
+        taken_ms = None
+        for _ in range(max(room, 0)):
+            produced = self._from_source() if self.tail is not None else self._from_dataset()
+            if produced is None:
+                break
+            if not self.forming:
+                self.forming_since = now
+            if taken_ms is None:
+                taken_ms = round(time.time() * 1000.0, 3)
+            source_id, (sample_id, features, label) = produced
+            self.forming.append((source_id, [sample_id, features, label, taken_ms]))
+            if self.rate:
+                self.tokens -= 1
+
+    def _emit_batch(self):
+        forming, self.forming = self.forming, []
+        self.sequence += 1
+        message_id = f"{self.id_prefix}-{self.sequence}"
+        batch = Batch([sample for _source, sample in forming],
+                      [source for source, _sample in forming if source is not None])
+        self.pending[message_id] = batch
+        self.pending_samples += len(batch.samples)
+        self.counts["emitted"] += len(batch.samples)
+        self.counts["tuples_emitted"] += 1
+        self.emit([batch.samples], tup_id=message_id)
 
     def _finished(self, message_id):
-        self.pending.pop(message_id, None)
+        batch = self.pending.pop(message_id, None)
+        if batch is None:
+            return
+        self.pending_samples -= len(batch.samples)
         if self.tail is not None:
-            self.tail.done(message_id)
+            for source_id in batch.sources:
+                self.tail.done(source_id)
             self.tail.save()
 
     def ack(self, tup_id):
-        if tup_id in self.pending:
-            self.counts["acked"] += 1
+        batch = self.pending.get(tup_id)
+        if batch is None:
+            return  # not ours any more (given up on, from before a restart), or acked
+        self.counts["acked"] += len(batch.samples)
+        self.counts["tuples_acked"] += 1
         self._finished(tup_id)
 
     def fail(self, tup_id):
-        entry = self.pending.get(tup_id)
-        if entry is None or tup_id in self.replaying:
+        batch = self.pending.get(tup_id)
+        if batch is None or tup_id in self.replaying:
             return  # not ours any more (given up on, from before a restart), or queued
-        self.counts["failed"] += 1
-        entry[1] += 1
-        if 0 <= self.max_replays < entry[1]:
-            self.log(f"giving up on sample {entry[0][0]} (message {tup_id}): failed "
-                     f"{entry[1]} times", level="error")
-            self.counts["given_up"] += 1
+        self.counts["failed"] += len(batch.samples)
+        self.counts["tuples_failed"] += 1
+        batch.replays += 1
+        if 0 <= self.max_replays < batch.replays:
+            ids = [sample[0] for sample in batch.samples]
+            shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+            self.log(f"giving up on {len(ids)} sample(s) {shown} (message {tup_id}): "
+                     f"failed {batch.replays} times", level="error")
+            self.counts["given_up"] += len(batch.samples)
+            self.counts["tuples_given_up"] += 1
             self._finished(tup_id)
             return
         self.replays.append(tup_id)
@@ -235,6 +291,17 @@ class IrisSpout(Spout):
         self.write_counts(force=True)
         if self.tail is not None:
             self.tail.save(force=True)
+
+
+class Batch:
+    """A tuple's samples, the source ids behind them (tail offsets) and its replays."""
+
+    __slots__ = ("samples", "sources", "replays")
+
+    def __init__(self, samples, sources):
+        self.samples = samples
+        self.sources = sources
+        self.replays = 0
 
 
 def parse_line(raw, where):
