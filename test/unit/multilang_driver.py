@@ -141,7 +141,10 @@ class Component:
     # ------------------------------------------------------------------ messages
 
     def send(self, message):
-        data = (json.dumps(message) + "\nend\n").encode()
+        self.send_raw((json.dumps(message) + "\nend\n").encode())
+
+    def send_raw(self, data):
+        """Bytes as they are, even part of a message (to hold input "waiting")."""
         with self._write:
             self.proc.stdin.write(data)
             self.proc.stdin.flush()
@@ -198,10 +201,16 @@ class Component:
     # ------------------------------------------------------------------ bolts
 
     def tuple(self, values, comp="iris_spout", stream="default", task=9, tup_id=None):
-        tup_id = tup_id or f"t{next(self._ids)}"
-        self.send({"id": tup_id, "comp": comp, "stream": stream, "task": task,
-                   "tuple": values})
+        tup_id, data = self.tuple_bytes(values, comp, stream, task, tup_id)
+        self.send_raw(data)
         return tup_id
+
+    def tuple_bytes(self, values, comp="iris_spout", stream="default", task=9, tup_id=None):
+        """(id, the bytes of the tuple message) without sending them."""
+        tup_id = tup_id or f"t{next(self._ids)}"
+        message = {"id": tup_id, "comp": comp, "stream": stream, "task": task,
+                   "tuple": values}
+        return tup_id, (json.dumps(message) + "\nend\n").encode()
 
     def heartbeat(self):
         tup_id = f"hb{next(self._ids)}"

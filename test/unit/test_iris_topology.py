@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import zipfile
+import zlib
 
 import pytest
 from modloader import ROOT
@@ -31,9 +32,8 @@ VERSIONS = {"streamparse": "5.0.1", "sklearn": "1.9.1", "numpy": "2.4.6", "jobli
 SPOUT = "spouts.iris.IrisSpout"
 CLASSIFIER = "bolts.classify.ClassifierBolt"
 SINK = "bolts.sink.SinkBolt"
-SPOUT_FIELDS = ["sample_id", "features", "label"]
-CLASSIFIER_FIELDS = ["sample_id", "features", "prediction", "model_version", "latency_ms",
-                     "label"]
+SPOUT_FIELDS = ["samples"]
+CLASSIFIER_FIELDS = ["shard", "results"]
 CLASSES = {"setosa", "versicolor", "virginica"}
 READY = {SPOUT: "iris spout task", CLASSIFIER: "classifier: batches of", SINK: "sink: writing"}
 
@@ -158,8 +158,20 @@ def start(venv, tmp_path):
 
 
 def spout_conf(**extra):
+    """One sample per tuple unless a test asks for batches."""
     return {"iris.source.state.dir": "/nonexistent-unused", "iris.spout.counts.path": None,
-            **extra}
+            "iris.spout.batch.size": 1, **extra}
+
+
+def samples(emit):
+    """The samples of a spout emit, without the time each was taken."""
+    return [s[:3] for s in emit["tuple"][0]]
+
+
+def one(emit):
+    """The one sample of a spout emit of batch size 1."""
+    only, = samples(emit)
+    return only
 
 
 def classifier_conf(models, **extra):
@@ -256,7 +268,7 @@ print(json.dumps(out))
                               "bolts.classify.ClassifierBolt"]
     assert classifier[3] == {"iris_spout/default": "SHUFFLE"}
     assert sink[:3] == [2, {}, "bolts.sink.SinkBolt"]
-    assert sink[3] == {"classifier/default": "fields(['sample_id'])"}
+    assert sink[3] == {"classifier/default": "fields(['shard'])"}
     conf = out["config"]
     assert conf["iris.batch.size"] == 32 and conf["iris.model.root"] == "/srv/models"
     assert conf["iris.results.path"] == "/var/lib/storm/iris/predictions.jsonl"
@@ -311,12 +323,12 @@ def test_spout_cycles_through_iris_with_message_ids(start, iris):
     emitted, _seen = next_until(spout, 155)
     ids = [e["id"] for e in emitted]
     assert len(set(ids)) == len(ids), "message ids must be unique while pending"
-    first = [e["tuple"] for e in emitted[:150]]
+    first = [one(e) for e in emitted[:150]]
     assert [t[0] for t in first] == [f"iris-{i:03d}" for i in range(150)]
     assert [t[1] for t in first] == iris["rows"]
     assert [t[2] for t in first] == iris["labels"]
     # ... and round again, with new message ids.
-    assert [e["tuple"] for e in emitted[150:]] == [e["tuple"] for e in emitted[:5]]
+    assert [one(e) for e in emitted[150:]] == [one(e) for e in emitted[:5]]
     assert not set(ids[150:]) & set(ids[:150])
     for message_id in ids:
         assert spout.command("ack", message_id) == []
@@ -327,7 +339,7 @@ def test_spout_tasks_share_the_rows(start):
     spout = start(SPOUT, spout_conf(**{"iris.spout.cycles": 1, "iris.spout.rows": "all"}),
                   "iris_spout", task=5, tasks=tasks, outputs=SPOUT_FIELDS)
     emitted, _seen = next_until(spout, 50)
-    assert [e["tuple"][0] for e in emitted] == [f"iris-{i:03d}" for i in range(1, 150, 3)]
+    assert [one(e)[0] for e in emitted] == [f"iris-{i:03d}" for i in range(1, 150, 3)]
     assert spout.next() == []  # one pass only (iris.spout.cycles)
 
 
@@ -340,7 +352,7 @@ def test_spout_streams_the_rows_the_model_never_saw(start, models):
     assert any("45 held-out rows (the model never saw them)" in m
                for m in logs(spout.startup)), logs(spout.startup)
     emitted, _seen = next_until(spout, len(held))
-    assert [e["tuple"][0] for e in emitted] == [f"iris-{i:03d}" for i in held]
+    assert [one(e)[0] for e in emitted] == [f"iris-{i:03d}" for i in held]
     assert spout.next() == []
     meta = json.loads((models / "iris/v1/model.json").read_text())
     del meta["held_out"]["rows"]
@@ -367,7 +379,7 @@ def test_spout_replays_failed_samples_and_bounds_pending(start):
     spout.command("fail", failed["id"])
     assert [m["id"] for m in spout.next()] == [failed["id"]]
     answer = spout.command("fail", failed["id"])
-    assert any("giving up on sample iris-001" in msg for msg in logs(answer, level=4))
+    assert any("giving up on 1 sample(s) iris-001 " in msg for msg in logs(answer, level=4))
     assert commands(spout.command("next"), "emit")[0]["id"] != failed["id"]
     # Unknown ids (e.g. from before a restart) are ignored.
     assert commands(spout.command("fail", "no-such-id"), "emit", "log") == []
@@ -401,6 +413,55 @@ def test_spout_ledger_accounts_for_every_sample(start, tmp_path):
     assert (ledger["emitted"], ledger["pending"]) == (4, 2)
 
 
+def test_spout_batches_by_count_and_by_age(start):
+    """Full batches while samples are at hand; a trickle (iris.spout.rate) goes out once
+    its oldest sample has waited iris.spout.batch.ms, not held back for a full batch."""
+    conf = spout_conf(**{"iris.spout.batch.size": 10, "iris.spout.rows": "all",
+                         "iris.spout.cycles": 1})
+    spout = start(SPOUT, conf, "iris_spout", outputs=SPOUT_FIELDS)
+    emitted, _seen = next_until(spout, 15)
+    assert [len(e["tuple"][0]) for e in emitted] == [10] * 15
+    assert [s[0] for e in emitted for s in samples(e)] == [f"iris-{i:03d}" for i in range(150)]
+    assert spout.next() == []
+    # 20 samples/s: a batch of 10 would take half a second to fill; it goes after 200 ms.
+    conf = spout_conf(**{"iris.spout.batch.size": 10, "iris.spout.batch.ms": 200,
+                         "iris.spout.rate": 20, "iris.spout.rows": "all"})
+    spout = start(SPOUT, conf, "iris_spout", outputs=SPOUT_FIELDS)
+    emitted, _seen = next_until(spout, 3)
+    received = time.time() * 1000.0
+    assert all(1 <= len(e["tuple"][0]) < 10 for e in emitted), emitted
+    assert received - emitted[-1]["tuple"][0][0][3] >= 200.0  # the oldest's wait
+    ids = [s[0] for e in emitted for s in samples(e)]
+    assert ids == [f"iris-{i:03d}" for i in range(len(ids))]
+
+
+def test_spout_replays_exactly_a_tuples_samples_and_counts_both(start, tmp_path):
+    """A failed tuple comes again with the same id and exactly its samples (their first
+    taken times too); pending is bounded in samples; the ledger counts samples and
+    tuples apart, and given-up samples are counted as such."""
+    conf = spout_conf(**{"iris.spout.batch.size": 5, "iris.spout.max.pending": 10,
+                         "iris.spout.max.replays": 1, "iris.spout.rows": "all",
+                         "iris.spout.counts.path": str(tmp_path / "counts-{task}.json")})
+    spout = start(SPOUT, conf, "iris_spout", outputs=SPOUT_FIELDS)
+    emitted, _seen = next_until(spout, 2)
+    assert spout.next() == [], "10 samples pending with iris.spout.max.pending 10"
+    spout.command("fail", emitted[0]["id"])
+    replay = spout.next()
+    assert [(m["id"], m["tuple"]) for m in replay] == [(emitted[0]["id"], emitted[0]["tuple"])]
+    answer = spout.command("fail", emitted[0]["id"])  # once more than max.replays
+    assert any("giving up on 5 sample(s) iris-000, iris-001" in m for m in logs(answer, 4))
+    spout.command("ack", emitted[1]["id"])
+    time.sleep(1.1)
+    fresh = spout.next()
+    assert [s[0] for s in fresh[0]["tuple"][0]] == [f"iris-{i:03d}" for i in range(10, 15)]
+    ledger = json.loads(next(tmp_path.glob("counts-*.json")).read_text())
+    del ledger["topology"], ledger["task"], ledger["time"]
+    assert ledger == {"emitted": 10, "replayed": 5, "acked": 5, "failed": 10, "given_up": 5,
+                      "pending": 0, "tuples_emitted": 2, "tuples_replayed": 1,
+                      "tuples_acked": 1, "tuples_failed": 2, "tuples_given_up": 1,
+                      "tuples_pending": 0}
+
+
 def test_spout_rate_cap(start):
     spout = start(SPOUT, spout_conf(**{"iris.spout.rate": 20}), "iris_spout",
                   outputs=SPOUT_FIELDS)
@@ -410,7 +471,8 @@ def test_spout_rate_cap(start):
     while time.monotonic() - began < 1.0:
         count += len(spout.next())
     # The cap is an upper bound (a loaded machine only lowers the count); an uncapped
-    # spout answers hundreds of `next` in a second.  Throughput figures: bench/.
+    # spout answers hundreds of `next` in a second.  Throughput figures: bench/.  One
+    # sample per tuple here (spout_conf), so tuples are samples.
     assert 1 <= count <= 22, count
 
 
@@ -434,7 +496,7 @@ def test_spout_tails_a_source_directory(start, tmp_path):
     spout = start(SPOUT, conf, "iris_spout", outputs=SPOUT_FIELDS)
     emitted, seen = next_until(spout, 2)
     offset2 = len(good1) + len("{nope\n") + 1
-    assert [e["tuple"] for e in emitted] == [
+    assert [one(e) for e in emitted] == [
         ["a1", [5.1, 3.5, 1.4, 0.2], "setosa"],
         [f"a.jsonl@{offset2}", [6.7, 3.0, 5.2, 2.3], None]]
     seen += spout.drain(0.2) + spout.command("next")
@@ -448,11 +510,11 @@ def test_spout_tails_a_source_directory(start, tmp_path):
                 json.dumps({"id": "a5", "features": [5, 3.4, 1.5, 0.2]}) + "\n")
     write_lines(source / "b.jsonl", json.dumps({"id": "b1", "features": [6, 2.2, 4, 1]}) + "\n")
     more, _seen = next_until(spout, 3)
-    assert sorted(e["tuple"][0] for e in more) == ["a4", "a5", "b1"]
+    assert sorted(one(e)[0] for e in more) == ["a4", "a5", "b1"]
     assert [m["id"] for m in spout.next() + spout.next()] == []
 
     # A failed line is replayed with its id; acked ones are done.
-    by_sample = {e["tuple"][0]: e for e in emitted + more}
+    by_sample = {one(e)[0]: e for e in emitted + more}
     spout.command("fail", by_sample["a1"]["id"])
     assert [m["id"] for m in spout.next()] == [by_sample["a1"]["id"]]
     for sample, emit in by_sample.items():
@@ -467,10 +529,10 @@ def test_spout_tails_a_source_directory(start, tmp_path):
     # A new process: b1 was in flight, so it comes again; nothing of a.jsonl does.
     spout = start(SPOUT, conf, "iris_spout", outputs=SPOUT_FIELDS)
     again, _seen = next_until(spout, 1)
-    assert [e["tuple"][0] for e in again] == ["b1"]
+    assert [one(e)[0] for e in again] == ["b1"]
     write_lines(source / "a.jsonl", json.dumps({"id": "a6", "features": [1, 2, 3, 4]}) + "\n")
     latest, _seen = next_until(spout, 1)
-    assert [e["tuple"][0] for e in latest] == ["a6"]
+    assert [one(e)[0] for e in latest] == ["a6"]
 
 
 # ---------------------------------------------------------------------------- classifier
@@ -479,65 +541,105 @@ def sample(iris, i):
     return [f"iris-{i:03d}", iris["rows"][i], iris["labels"][i]]
 
 
-def test_classifier_predicts_full_batches_anchored_and_acked_after_emit(start, models, iris):
-    bolt = start_classifier(start, models, **{"iris.batch.size": 4,
-                                              "iris.batch.timeout.ms": 60000})
+TAKEN_MS = 1767225600000.0  # when the spout "took" the test's samples
+
+
+def batch_of(iris, *rows):
+    """Spout tuple values carrying the samples of these iris rows."""
+    return [[sample(iris, i) + [TAKEN_MS] for i in rows]]
+
+
+def results(emits):
+    """The results of classifier emits, in order, each [id, features, prediction,
+    version, latency_ms, label, taken_ms]."""
+    return [r for e in emits for r in e["tuple"][1]]
+
+
+def test_classifier_predicts_a_tuples_samples_anchored_and_acked_after_emit(start, models,
+                                                                            iris):
+    """A tuple's samples are predicted together and go out anchored to it, then it is
+    acked; a lone tuple is not held back for a fuller batch (no tick, no timeout)."""
+    bolt = start_classifier(start, models, **{"iris.batch.size": 64,
+                                              "iris.batch.timeout.ms": 600000})
     assert any("model v1 in use" in msg and "support_vectors_" in msg
                for msg in logs(bolt.startup)), bolt.startup
+    assert any("as soon as no input is waiting" in msg for msg in logs(bolt.startup))
     rows = [0, 60, 120, 70, 30, 140, 80, 10]
-    ids = [bolt.tuple(sample(iris, i)) for i in rows[:3]]
-    assert commands(bolt.drain(0.3), "emit", "ack") == [], "3 < iris.batch.size"
-    ids.append(bolt.tuple(sample(iris, rows[3])))
-    got = wait_acks(bolt, ids)
-    ids += [bolt.tuple(sample(iris, i)) for i in rows[4:]]
-    got += wait_acks(bolt, ids[4:])
+    first = bolt.tuple(batch_of(iris, *rows[:3]))
+    got = wait_acks(bolt, [first], timeout=5)  # well before any timeout or tick
+    second = bolt.tuple(batch_of(iris, *rows[3:]))
+    got += wait_acks(bolt, [second])
     emits = commands(got, "emit")
-    assert [e["anchors"] for e in emits] == [[i] for i in ids]
-    for emit, i in zip(emits, rows, strict=True):
-        sample_id, features, prediction, version, latency, label = emit["tuple"]
-        assert (sample_id, features, label) == tuple(sample(iris, i))
+    assert [e["anchors"] for e in emits] == [[first], [second]]  # one sink shard
+    assert [e["tuple"][0] for e in emits] == [0, 0]
+    for result, i in zip(results(emits), rows, strict=True):
+        sample_id, features, prediction, version, latency, label, taken = result
+        assert [sample_id, features, label] == sample(iris, i) and taken == TAKEN_MS
         assert prediction == iris["predictions"][i] and prediction in CLASSES
-        assert version == "v1" and 0 <= latency < 60000
-    assert acks_after_emits(bolt.transcript) == ids
+        assert version == "v1" and 0 <= latency < 600000
+    assert acks_after_emits(bolt.transcript) == [first, second]
     # Heartbeats are answered with sync.
     bolt.heartbeat()
     assert bolt.collect(lambda m: m.get("command") == "sync", 5)[-1] == {"command": "sync"}
 
 
-def test_classifier_flushes_on_tick_and_after_the_timeout(start, models, iris):
-    bolt = start_classifier(start, models, **{"iris.batch.size": 16,
-                                              "iris.batch.timeout.ms": 100})
-    ids = [bolt.tuple(sample(iris, i)) for i in (1, 2, 3)]
-    assert commands(bolt.drain(0.05), "emit") == []
-    tick = bolt.tick()
-    got = wait_acks(bolt, ids + [tick])
-    assert [e["anchors"] for e in commands(got, "emit")] == [[i] for i in ids]
-    # The timeout: the next tuple (or heartbeat) after it flushes what waits.
-    first = bolt.tuple(sample(iris, 4))
-    time.sleep(0.2)
-    second = bolt.tuple(sample(iris, 5))
-    emits = commands(wait_acks(bolt, [first, second]), "emit")
-    assert [e["anchors"] for e in emits] == [[first], [second]]
-    assert emits[0]["tuple"][4] >= 150  # waited ~200 ms, and says so
-    third = bolt.tuple(sample(iris, 6))
-    time.sleep(0.2)
-    bolt.heartbeat()
-    got = bolt.collect(lambda m: m.get("command") == "sync", 5)
-    assert [c["command"] for c in commands(got, "emit", "ack", "sync")] == \
-        ["emit", "ack", "sync"]
-    assert commands(got, "ack")[0]["id"] == third
-    acks_after_emits(bolt.transcript)
+def test_classifier_splits_a_tuple_by_sink_shard(start, models, iris):
+    """With three sink tasks a tuple's results go out as one tuple per shard, each shard
+    the crc32 of the sample id modulo 3 (so every attempt at a sample reaches the same
+    sink task), all anchored to the input, which is acked after all of them."""
+    bolt = start(CLASSIFIER, classifier_conf(models), "classifier",
+                 tasks={2: "classifier", 7: "sink", 8: "sink", 9: "sink"}, task=2,
+                 sources={"iris_spout": {"default": SPOUT_FIELDS}}, outputs=CLASSIFIER_FIELDS)
+    assert any("3 sink shard(s)" in msg for msg in logs(bolt.startup)), bolt.startup
+    rows = list(range(0, 150, 10))
+    tup = bolt.tuple(batch_of(iris, *rows))
+    emits = commands(wait_acks(bolt, [tup]), "emit")
+    expected = {}
+    for i in rows:
+        expected.setdefault(zlib.crc32(f"iris-{i:03d}".encode()) % 3, []).append(
+            f"iris-{i:03d}")
+    assert len(expected) > 1, "the rows chosen should span shards"
+    assert {e["tuple"][0]: [r[0] for r in e["tuple"][1]] for e in emits} == expected
+    assert len(emits) == len(expected) and all(e["anchors"] == [tup] for e in emits)
+    assert acks_after_emits(bolt.transcript) == [tup]
+
+
+def test_classifier_flushes_on_timeout_while_input_keeps_coming(start, models, iris):
+    """While more input is always waiting (here: the first half of the next tuple is
+    already in the pipe) a partial batch is not held for ever: once its oldest tuple
+    has waited iris.batch.timeout.ms it is predicted with the tuple that arrives next.
+    Without the timeout nothing would be acked until the input stopped."""
+    bolt = start_classifier(start, models, **{"iris.batch.size": 100000,
+                                              "iris.batch.timeout.ms": 200})
+    parts = [bolt.tuple_bytes(batch_of(iris, i)) for i in (0, 60, 120, 30)]
+    ids = [tup_id for tup_id, _data in parts]
+    halves = [(data[:len(data) // 2], data[len(data) // 2:]) for _id, data in parts]
+    bolt.send_raw(parts[0][1] + halves[1][0])       # A whole, the first half of B
+    time.sleep(0.5)                                   # A is older than the timeout
+    bolt.send_raw(halves[1][1] + halves[2][0])       # B completed, half of C waiting
+    early = wait_acks(bolt, ids[:2], timeout=5)       # A and B, while C is unfinished
+    assert [m["id"] for m in commands(early, "ack")] == ids[:2], early
+    bolt.send_raw(halves[2][1] + parts[3][1])       # C and D whole: then nothing waits
+    late = wait_acks(bolt, ids[2:], timeout=5)
+    assert [m["id"] for m in commands(late, "ack")] == ids[2:], late
+    got = results(commands(early + late, "emit"))
+    assert [r[0] for r in got] == ["iris-000", "iris-060", "iris-120", "iris-030"]
+    # A waited for B (at least the 0.5 s), B was predicted as soon as it arrived.
+    assert got[0][4] >= 500 > got[1][4], got
 
 
 def test_classifier_fails_bad_tuples_and_keeps_going(start, models, iris):
     bolt = start_classifier(start, models, **{"iris.batch.size": 3})
-    good1 = bolt.tuple(sample(iris, 0))
-    bad = bolt.tuple(["oops", [1.0, "x", 3.0], None])
-    good2 = bolt.tuple(sample(iris, 100))
-    got = wait_acks(bolt, [good1, bad, good2])
-    assert commands(got, "fail") == [{"command": "fail", "id": bad}]
+    good1 = bolt.tuple(batch_of(iris, 0))
+    bad = bolt.tuple([[sample(iris, 1) + [TAKEN_MS], ["oops", [1.0, "x", 3.0, 4.0], None, 0]]])
+    flat = bolt.tuple([sample(iris, 2) + [TAKEN_MS]])  # one sample, not a list of them
+    good2 = bolt.tuple(batch_of(iris, 100))
+    got = wait_acks(bolt, [good1, bad, flat, good2])
+    assert commands(got, "fail") == [{"command": "fail", "id": bad},
+                                     {"command": "fail", "id": flat}]
     assert [e["anchors"] for e in commands(got, "emit")] == [[good1], [good2]]
-    assert any("bad features" in m["msg"] for m in commands(got, "error"))
+    assert any("not a list of [id, 4 numbers, label, time] samples" in m["msg"]
+               for m in commands(got, "error"))
 
 
 def make_broken(root):
@@ -556,14 +658,14 @@ def test_classifier_reports_a_broken_model_and_recovers(start, models, iris):
     bolt = start_classifier(start, models, **{"iris.batch.size": 2})
     errors = [m["msg"] for m in commands(bolt.startup, "error")]
     assert any("model broken" in e and "joblib.load" in e for e in errors), bolt.startup
-    ids = [bolt.tuple(sample(iris, i)) for i in (0, 1)]
+    ids = [bolt.tuple(batch_of(iris, i)) for i in (0, 1)]
     got = wait_acks(bolt, ids)
     assert [m["id"] for m in commands(got, "fail")] == ids and not commands(got, "emit")
     assert bolt.alive()
 
     switch(models, "tampered")  # sha256 does not match model.json: never unpickled
     time.sleep(0.15)
-    ids = [bolt.tuple(sample(iris, i)) for i in (2, 3)]
+    ids = [bolt.tuple(batch_of(iris, i)) for i in (2, 3)]
     got = wait_acks(bolt, ids)
     assert [m["id"] for m in commands(got, "fail")] == ids
     assert any("tampered" in m["msg"] and "sha256" in m["msg"]
@@ -571,9 +673,9 @@ def test_classifier_reports_a_broken_model_and_recovers(start, models, iris):
 
     switch(models, "v1")
     time.sleep(0.15)
-    ids = [bolt.tuple(sample(iris, i)) for i in (4, 5)]
+    ids = [bolt.tuple(batch_of(iris, i)) for i in (4, 5)]
     got = wait_acks(bolt, ids)
-    assert [e["tuple"][3] for e in commands(got, "emit")] == ["v1", "v1"]
+    assert [r[3] for r in results(commands(got, "emit"))] == ["v1", "v1"]
     assert [m["id"] for m in commands(got, "ack")] == ids
 
 
@@ -584,11 +686,11 @@ def test_classifier_follows_the_current_link_without_restart(start, venv, models
     pid = bolt.pid
 
     def classify(i):
-        tup_id = bolt.tuple(sample(iris, i))
+        tup_id = bolt.tuple(batch_of(iris, i))
         got = wait_acks(bolt, [tup_id])
         emits = commands(got, "emit")
         assert len(emits) == 1, got
-        return emits[0]["tuple"][2:4], got
+        return results(emits)[0][2:4], got
 
     assert classify(100)[0] == [iris["predictions"][100], "v1"]
     switch(models, "v2")
@@ -625,8 +727,9 @@ def test_sink_writes_json_lines_and_rotates(start, tmp_path):
     sink = start(SINK, conf, "sink", sources={"classifier": {"default": CLASSIFIER_FIELDS}})
     for i in range(20):
         label = None if i % 5 == 4 else ("setosa" if i % 2 else "virginica")
-        tup_id = sink.tuple([f"s{i}", [5.0, 3.0, 1.5, 0.2], "setosa", "v7", 0.5 + i, label],
-                            comp="classifier")
+        taken = time.time() * 1000.0 - 250.0
+        tup_id = sink.tuple([0, [[f"s{i}", [5.0, 3.0, 1.5, 0.2], "setosa", "v7", 0.5 + i,
+                                  label, taken]]], comp="classifier")
         got = wait_acks(sink, [tup_id])
         assert commands(got, "ack") == [{"command": "ack", "id": tup_id}], got
         # Acked only once the line is in the file.
@@ -636,6 +739,7 @@ def test_sink_writes_json_lines_and_rotates(start, tmp_path):
         assert line["label"] == label and line["model_version"] == "v7"
         assert line["correct"] == (None if label is None else label == "setosa")
         assert line["latency_ms"] == 0.5 + i and line["time"].endswith("+00:00")
+        assert 250.0 <= line["end_to_end_ms"] < 250.0 + 60000  # the wall clock's age
     names = sorted(p.name for p in out.parent.iterdir())
     assert names == ["predictions.jsonl", "predictions.jsonl.1", "predictions.jsonl.2"]
     kept = read_lines(out.with_name("predictions.jsonl.2")) + \
@@ -645,10 +749,33 @@ def test_sink_writes_json_lines_and_rotates(start, tmp_path):
     # Moved away by someone else: a new file is started at the path.
     os.rename(out, tmp_path / "moved.jsonl")
     time.sleep(1.1)
-    tup_id = sink.tuple(["s20", [1.0, 2.0, 3.0, 4.0], "virginica", "v7", 1.0, None],
-                        comp="classifier")
+    tup_id = sink.tuple([0, [["s20", [1.0, 2.0, 3.0, 4.0], "virginica", "v7", 1.0, None,
+                              TAKEN_MS]]], comp="classifier")
     wait_acks(sink, [tup_id])
     assert [r["id"] for r in read_lines(out)] == ["s20"]
+
+
+def test_sink_writes_a_tuples_results_then_acks_it_once(start, tmp_path):
+    """A tuple of results: one line per sample (ids kept, in order), all written before
+    its one ack; a tuple that is not a shard and results is failed and logged."""
+    out = tmp_path / "predictions.jsonl"
+    sink = start(SINK, {"iris.results.path": str(out)}, "sink",
+                 sources={"classifier": {"default": CLASSIFIER_FIELDS}})
+    batch = [[f"s{i}", [5.0, 3.0, 1.5, 0.2], "setosa", "v7", 0.5, "setosa", TAKEN_MS]
+             for i in range(40)]
+    tup_id = sink.tuple([1, batch], comp="classifier")
+    got = wait_acks(sink, [tup_id])
+    assert commands(got, "ack") == [{"command": "ack", "id": tup_id}]
+    assert [r["id"] for r in read_lines(out)] == [f"s{i}" for i in range(40)]
+    assert {r["time"] for r in read_lines(out)} and all(r["correct"] for r in read_lines(out))
+    # Two fields as declared (pystorm stops the process on any other count), the second
+    # not a list of results: one per-sample result of before, not wrapped in a list.
+    bad = sink.tuple([0, ["s99", [5.0, 3.0, 1.5, 0.2], "setosa", "v7", 0.5, None, 0]],
+                     comp="classifier")
+    got = wait_acks(sink, [bad])
+    assert commands(got, "fail") == [{"command": "fail", "id": bad}]
+    assert any("expected a shard and a list of" in m for m in logs(got))
+    assert len(read_lines(out)) == 40
 
 
 # ---------------------------------------------------------------------------- together
@@ -660,23 +787,28 @@ def test_spout_classifier_sink_accuracy(start, models, iris, tmp_path):
     meta = json.loads((models / "iris/v1/model.json").read_text())
     held = meta["held_out"]["rows"]
     out = tmp_path / "out" / "predictions-{task}.jsonl"
-    spout = start(SPOUT, spout_conf(**{"iris.spout.cycles": 1,
+    spout = start(SPOUT, spout_conf(**{"iris.spout.cycles": 1, "iris.spout.batch.size": 10,
                                        "iris.model.root": str(models)}), "iris_spout",
                   outputs=SPOUT_FIELDS)
     bolt = start_classifier(start, models)
     sink = start(SINK, {"iris.results.path": str(out)}, "sink", task=7,
                  sources={"classifier": {"default": CLASSIFIER_FIELDS}})
-    emitted, _seen = next_until(spout, len(held))
+    emitted, _seen = next_until(spout, 5)  # 45 samples: 4 full batches and one of 5
+    assert [len(e["tuple"][0]) for e in emitted] == [10, 10, 10, 10, 5]
     assert spout.next() == []
     root = {bolt.tuple(e["tuple"]): e["id"] for e in emitted}
-    bolt.tick()  # the remainder of the last batch
     got = wait_acks(bolt, root)
     assert not commands(got, "fail")
-    to_sink = {}
+    to_sink, outstanding = {}, {}
     for emit in commands(got, "emit"):
-        to_sink[sink.tuple(emit["tuple"], comp="classifier")] = root[emit["anchors"][0]]
+        spout_id = root[emit["anchors"][0]]
+        to_sink[sink.tuple(emit["tuple"], comp="classifier")] = spout_id
+        outstanding[spout_id] = outstanding.get(spout_id, 0) + 1
     for message in commands(wait_acks(sink, to_sink), "ack"):
-        assert spout.command("ack", to_sink[message["id"]]) == []
+        spout_id = to_sink[message["id"]]
+        outstanding[spout_id] -= 1
+        if not outstanding[spout_id]:  # the acker: every tuple of its tree acked
+            assert spout.command("ack", spout_id) == []
     records = read_lines(tmp_path / "out" / "predictions-7.jsonl")
     assert sorted(r["id"] for r in records) == [f"iris-{i:03d}" for i in held]
     by_id = {r["id"]: r for r in records}
