@@ -30,7 +30,11 @@ def pillar_overrides(data):
         path.unlink(missing_ok=True)
 
 
-LEDGER_KEYS = ("emitted", "replayed", "acked", "failed", "given_up", "pending")
+# Samples, and the tuples that carried them (each up to iris.spout.batch.size samples;
+# Storm's own counters count tuples).
+LEDGER_KEYS = ("emitted", "replayed", "acked", "failed", "given_up", "pending",
+               "tuples_emitted", "tuples_replayed", "tuples_acked", "tuples_failed",
+               "tuples_given_up", "tuples_pending")
 
 
 def spout_ledger(lab, hosts, topology_id, pattern="/var/lib/storm/iris/spout-counts-*.json"):

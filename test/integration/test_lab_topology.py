@@ -10,6 +10,7 @@ source directory classified.
 
 import json
 import time
+import zlib
 
 import pytest
 from drills import pillar_overrides, record_drill, spout_ledger, wait
@@ -102,7 +103,7 @@ def test_predictions_on_both_supervisors_with_iris_accuracy(cluster):
     # Every record of the sink's format, each features vector the iris sample it names.
     record = predictions(cluster, tail=1)["sup1"]["latest"][0]
     assert set(record) >= {"id", "features", "prediction", "label", "model_version",
-                           "latency_ms", "time"}
+                           "latency_ms", "end_to_end_ms", "time"}
     assert len(record["features"]) == 4 and record["id"].startswith("iris-")
     # Samples the model never saw: the held-out rows its model.json lists.
     meta = json.loads(cluster.exec("sup1", "cat /srv/models/iris/current/model.json").stdout)
@@ -110,6 +111,12 @@ def test_predictions_on_both_supervisors_with_iris_accuracy(cluster):
     assert len(held_out) == 45
     seen = {r["id"] for h in SUPERVISORS for r in latest[h]["latest"]}
     assert seen and seen <= held_out, seen - held_out
+    # Each sample goes to the sink task of its shard (crc32 of its id modulo the two sink
+    # tasks, one on each supervisor), so no id is written on both hosts.
+    shards = {h: {zlib.crc32(r["id"].encode()) % 2 for r in latest[h]["latest"]}
+              for h in SUPERVISORS}
+    assert sorted(map(len, shards.values())) == [1, 1] and shards["sup1"] != shards["sup2"], \
+        {h: [r["id"] for r in latest[h]["latest"]] for h in SUPERVISORS}
 
 
 def test_rerun_leaves_the_running_topology_alone(cluster):
@@ -131,20 +138,26 @@ def every_sample_accounted_for(lab):
     held_out = {f"iris-{row:03d}" for row in json.loads(lab.exec(
         "sup1", "cat /srv/models/iris/current/model.json").stdout)["held_out"]["rows"]}
     ledger = spout_ledger(lab, SUPERVISORS, topology["id"])
+    tuples = ledger["tuples_emitted"]
     assert ledger == {"emitted": len(held_out), "acked": len(held_out), "replayed": 0,
-                      "failed": 0, "given_up": 0, "pending": 0, "tasks": 1}, ledger
-    # (The classifier also acks its tick tuples, so only the spout and the sink count
-    # samples alone.)
+                      "failed": 0, "given_up": 0, "pending": 0, "tuples_emitted": tuples,
+                      "tuples_acked": tuples, "tuples_replayed": 0, "tuples_failed": 0,
+                      "tuples_given_up": 0, "tuples_pending": 0, "tasks": 1}, ledger
+    assert 1 <= tuples <= len(held_out), ledger
+    # Storm counts tuples: the spout's are the ledger's; the sink gets one per spout tuple
+    # and sink shard it has samples for.  (The classifier also acks its tick tuples.)
     acked = {c: topology["acked"].get(c, 0) for c in ("iris_spout", "sink")}
-    assert acked == dict.fromkeys(acked, len(held_out)), topology["acked"]
+    assert acked["iris_spout"] == tuples, (topology["acked"], ledger)
+    assert tuples <= acked["sink"] <= len(held_out), (topology["acked"], ledger)
     assert sum(topology["failed"].values()) == 0, topology["failed"]
     found = predictions(lab, tail=len(held_out))
     last = sorted((r for h in SUPERVISORS for r in found[h]["latest"]),
                   key=lambda r: r["time"])[-len(held_out):]
     assert sorted(r["id"] for r in last) == sorted(held_out)
     return {"samples": len(held_out), "spout_acked": ledger["acked"],
-            "storm_acked_spout": acked["iris_spout"], "storm_acked_sink": acked["sink"],
-            "tuples_failed": 0, "tuples_replayed": 0, "written_once": len(last)}
+            "spout_tuples": tuples, "storm_acked_spout": acked["iris_spout"],
+            "storm_acked_sink": acked["sink"], "tuples_failed": 0, "tuples_replayed": 0,
+            "written_once": len(last)}
 
 
 def test_a_rerun_with_an_idle_stream_changes_nothing_and_passes(cluster):
