@@ -5,24 +5,35 @@ Throughput and latency of the bundled topology's ClassifierBolt, driven as Storm
 protocol on pipes, with test/unit/multilang_driver.py), reported as ratios against a
 no-op bolt (bench/noop_bolt.py) driven the same way in the same run.
 
-Measured in one run: five component processes (the no-op bolt and the classifier at
-iris.batch.size 1, 4, 16 and 64, iris.batch.timeout.ms 50) are started and warmed up,
-then driven one at a time in interleaved rounds (no-op, 1, 4, 16, 64; again ...), so a
-change in the machine's load hits every component alike:
+Measured in one run: four component processes are started and warmed up, then driven
+one at a time in interleaved rounds (so a change in the machine's load hits every one
+alike):
 
-- throughput: ``--tuples`` tuples sent as fast as the pipe takes them (a writer thread),
-  then one tick (as Storm sends within a second) to flush a last partial batch; tuples/s
-  until the last ack.  Each classifier round is divided by the no-op round next to it;
-  the median of those ratios is reported, with their range;
-- in-bolt latency p50/p99/max: the ``latency_ms`` field the classifier emits (from the
-  moment it read the tuple to the end of the batch's ``predict``), pooled over rounds;
+- ``noop``: the no-op bolt, one sample per tuple: what the protocol costs per tuple;
+- ``per-sample``: the classifier with one sample per tuple and ``iris.batch.size`` 1, the
+  original example's design (one predict per sample);
+- ``batch16``: one sample per tuple, ``iris.batch.size`` 16 (the previous default: samples
+  batched inside the bolt only);
+- ``bundled``: ``--samples-per-tuple`` (100, the spout's ``iris.spout.batch.size``) samples
+  per tuple, ``iris.batch.size`` 256: the bundled topology's defaults.
+
+Per round and process:
+
+- throughput: ``--tuples`` tuples (encoded before the clock starts) written as fast as the
+  pipe takes them by a writer thread; samples/s until the last ack.  Each round's figure
+  is divided by the no-op's and by the per-sample classifier's in the same round; the
+  median of those ratios is reported, with their range;
+- in-bolt latency p50/p99/max: the ``latency_ms`` of every result the classifier emits
+  (from the moment it read the tuple to the end of the batch's ``predict``), pooled;
 - CPU seconds per wall second of the bolt process and of this driver, to tell whether a
-  figure is bound by the bolt or by the harness;
-- a trickle on the batch-16 process: ``--trickle-tuples`` at ``--trickle-rate`` on a fixed
-  schedule, with a tick every second as Storm sends one (``topology.tick.tuple.freq.secs:
-  1``): in-bolt latency p50/p99/max and the send->ack time the driver sees, and apart
-  from those the "tail": the tuples still waiting when the stream stopped, which only the
-  next tick flushes.
+  figure is bound by the bolt or by the harness.
+
+Then a trickle on the bundled process: ``--trickle-tuples`` one-sample tuples at
+``--trickle-rate`` on a fixed schedule (at 100 samples/s the spout's 10 ms age limit gives
+one-sample tuples too), with a tick every second as Storm sends one: in-bolt latency
+p50/p99/max, the send->ack time the driver sees, and apart from those the "tail": tuples
+still waiting when the stream stopped that only the next tick flushed.  The classifier
+flushes a partial batch as soon as no input is waiting, so the tail should be empty.
 
 The model is a real one: train_iris.py writes ``<tmp>/iris/bench-1/{model.joblib,
 model.json}`` and ``current`` links to it, the layout sklearn_model deploys.
@@ -60,10 +71,16 @@ OUT = REPO / "build/bench/classifier.json"
 CLASSIFIER = "bolts.classify.ClassifierBolt"
 NOOP = "noop_bolt.NoopBolt"
 READY = {CLASSIFIER: "classifier: batches of", NOOP: "noop: ready"}
-SPOUT_FIELDS = ["sample_id", "features", "label"]
-CLASSIFIER_FIELDS = ["sample_id", "features", "prediction", "model_version", "latency_ms",
-                     "label"]
-BATCH_SIZES = (1, 4, 16, 64)
+SPOUT_FIELDS = ["samples"]             # storm/files/iris_topology/src/irislib/batches.py
+CLASSIFIER_FIELDS = ["shard", "results"]
+LATENCY = 4                            # latency_ms's place in a result
+# name -> (component, samples per tuple (None: --samples-per-tuple), bolt settings)
+VARIANTS = {
+    "noop": (NOOP, 1, {}),
+    "per-sample": (CLASSIFIER, 1, {"iris.batch.size": 1}),
+    "batch16": (CLASSIFIER, 1, {"iris.batch.size": 16}),
+    "bundled": (CLASSIFIER, None, {"iris.batch.size": 256}),
+}
 MODEL_VERSION = "bench-1"
 STARTUP_S = 60        # handshake and initialize() (imports scikit-learn), per component
 TICK_S = 1.0          # Storm's tick period for this bolt (topology.tick.tuple.freq.secs)
@@ -166,7 +183,8 @@ class Driven:
 
 
 def settle(driven, ids, deadline):
-    """Read until every id is acked or failed, or the deadline; per-id figures."""
+    """Read until every id is acked or failed, or the deadline; per-id figures (the
+    latency_ms of each result emitted for the tuple)."""
     pending = set(ids)
     latency, settled_at, failed, errors = {}, {}, [], []
     while pending:
@@ -182,7 +200,8 @@ def settle(driven, ids, deadline):
             break
         command = message.get("command")
         if command == "emit":
-            latency[message["anchors"][0]] = message["tuple"][4]
+            latency.setdefault(message["anchors"][0], []).extend(
+                result[LATENCY] for result in message["tuple"][1])
         elif command in ("ack", "fail") and message["id"] in pending:
             pending.discard(message["id"])
             settled_at[message["id"]] = when
@@ -204,12 +223,16 @@ class Bench:
         self.runs = 0
 
     def sample(self, i):
-        i %= len(self.rows)
-        return [f"iris-{i:03d}", self.rows[i], self.labels[i]]
+        """A sample as the spout emits it: [sample_id, features, label, taken_ms]."""
+        row = i % len(self.rows)
+        return [f"iris-{i}", self.rows[row], self.labels[row], int(time.time() * 1000)]
+
+    def samples(self, first, count):
+        return [[self.sample(first + j) for j in range(count)]]
 
     def component(self, target, **conf):
         if target == CLASSIFIER:
-            conf = {"iris.model.root": str(self.model_root),
+            conf = {"iris.model.root": str(self.model_root), "iris.batch.timeout.ms": 50,
                     "topology.tick.tuple.freq.secs": 1, **conf}
         driven = Driven(self.driver, self.python, target, conf, self.pid_dir)
         try:
@@ -218,12 +241,15 @@ class Bench:
             driven.kill()  # never leave a process behind
             raise
 
-    def pump(self, driven, count, cap):
-        """Send ``count`` tuples as fast as the pipe takes them (a writer thread), then a
-        tick; tuples/s until the last one was acked, and the emitted latency_ms."""
+    def pump(self, driven, count, per_tuple, cap):
+        """Send ``count`` tuples of ``per_tuple`` samples as fast as the pipe takes them
+        (a writer thread; encoded beforehand), then a tick; samples/s until the last one
+        was acked, and the latency_ms of every result."""
         self.runs += 1
-        ids = [f"r{self.runs}-{i}" for i in range(count)]
-        payloads = [self.sample(i) for i in range(count)]
+        messages = [driven.comp.tuple_bytes(self.samples(i * per_tuple, per_tuple),
+                                            tup_id=f"r{self.runs}-{i}")
+                    for i in range(count)]
+        ids = [tup_id for tup_id, _data in messages]
         cpu_before = cpu_seconds(driven.comp.proc.pid)
         driver_before = time.process_time()
         began = time.monotonic()
@@ -232,11 +258,11 @@ class Bench:
 
         def writer():
             try:
-                for tup_id, values in zip(ids, payloads, strict=True):
+                for _tup_id, data in messages:
                     if stop.is_set() or time.monotonic() > deadline:
                         return
-                    driven.comp.tuple(values, tup_id=tup_id)
-                driven.comp.tick()  # as Storm would within a second: the last batch
+                    driven.comp.send_raw(data)
+                driven.comp.tick()  # as Storm would within a second
             except (OSError, ValueError):  # the component was killed at the cap
                 pass
 
@@ -255,14 +281,17 @@ class Bench:
         busy = None
         if cpu_before is not None and cpu_after is not None:
             busy = round((cpu_after - cpu_before) / wall, 2)
-        values = list(latency.values())
+        values = [v for per_id in latency.values() for v in per_id]
+        seconds = max(last - began, 1e-9)
         return values, {
             "tuples": count,
+            "samples_per_tuple": per_tuple,
             "settled": len(settled_at),
             "failed": len(failed),
             "capped": len(settled_at) < count,
             "seconds": round(last - began, 3),
-            "tuples_per_s": round(len(settled_at) / max(last - began, 1e-9), 1),
+            "tuples_per_s": round(len(settled_at) / seconds, 1),
+            "samples_per_s": round(len(settled_at) * per_tuple / seconds, 1),
             "bolt_cpu_per_wall_s": busy,
             "driver_cpu_per_wall_s": driver_busy,
             "errors": errors[:5],
@@ -290,7 +319,7 @@ class Bench:
                     now = time.monotonic()
                     lag[0] = max(lag[0], now - due)
                     sent[tup_id] = now
-                    driven.comp.tuple(self.sample(i), tup_id=tup_id)
+                    driven.comp.tuple(self.samples(i, 1), tup_id=tup_id)
             except (OSError, ValueError):
                 pass
 
@@ -321,7 +350,7 @@ class Bench:
         tick_gap = flush_tick - last_sent
         tail = {i for i in ids if settled_at.get(i, math.inf) > flush_tick
                 and i in latency}
-        steady = [latency[i] for i in ids if i in latency and i not in tail]
+        steady = [v for i in ids if i in latency and i not in tail for v in latency[i]]
         send_to_ack = [(settled_at[i] - sent[i]) * 1000.0 for i in ids
                        if i in settled_at and i in sent and i not in tail]
         span = last_sent - min(sent.values(), default=began)
@@ -341,7 +370,8 @@ class Bench:
             "send_to_ack_ms_p50": _round(percentile(send_to_ack, 50)),
             "send_to_ack_ms_max": _round(max(send_to_ack, default=None)),
             "tail_tuples": len(tail),
-            "tail_in_bolt_latency_ms_max": max((latency[i] for i in tail), default=None),
+            "tail_in_bolt_latency_ms_max": max((v for i in tail for v in latency[i]),
+                                               default=None),
             "tick_phase_s": tick_phase,
             "next_tick_after_last_tuple_ms": (round(tick_gap * 1000.0, 1)
                                               if math.isfinite(tick_gap) else None),
@@ -371,6 +401,7 @@ def summarize(runs, latencies):
     """One component's throughput rounds: medians, and latencies pooled over the rounds."""
     return {
         "tuples_per_s": median([r["tuples_per_s"] for r in runs]),
+        "samples_per_s": median([r["samples_per_s"] for r in runs]),
         "in_bolt_latency_ms_p50": percentile(latencies, 50),
         "in_bolt_latency_ms_p99": percentile(latencies, 99),
         "in_bolt_latency_ms_max": max(latencies, default=None),
@@ -384,8 +415,9 @@ def summarize(runs, latencies):
 
 
 def round_ratios(runs_a, runs_b):
-    """tuples/s of a over b within each round (same moment, same load): median, min, max."""
-    values = [ratio(a["tuples_per_s"], b["tuples_per_s"])
+    """samples/s of a over b within each round (same moment, same load): median, min,
+    max."""
+    values = [ratio(a["samples_per_s"], b["samples_per_s"])
               for a, b in zip(runs_a, runs_b, strict=False)]
     values = [v for v in values if v is not None]
     if not values:
@@ -400,36 +432,36 @@ def report(result):
         f"ClassifierBolt over multilang pipes: {result['date']}, {machine['host']}, "
         f"{machine['cpus']} cpus, load {machine['loadavg_before']} -> "
         f"{machine['loadavg_after']}",
-        f"{args['rounds_done']} round(s) of {args['tuples']} tuples per component, after "
-        f"{args['warmup']} warm-up tuples each; tuples/s = median of the rounds; x no-op = "
-        "median of the per-round ratios [min-max];",
+        f"{args['rounds_done']} round(s) of {args['tuples']} tuples per process, after "
+        f"{args['warmup']} warm-up tuples each; samples/s = median of the rounds; x no-op, "
+        "x per-sample = median of the per-round ratios [min-max];",
         "p50/p99/max = in-bolt latency_ms pooled over the rounds; bolt cpu / driver cpu = "
         "CPU s per wall s of the bolt process / of this driver",
         "",
-        f"{'run':<20}{'tuples/s':>9}  {'x no-op':<18}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}"
-        f"{'bolt cpu':>10}{'driver cpu':>12}",
+        f"{'run':<12}{'per tuple':>10}{'samples/s':>11}  {'x no-op':<20}{'x per-sample':<20}"
+        f"{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'bolt cpu':>10}{'driver cpu':>12}",
     ]
-    rows = [("no-op", result["noop"], None)]
-    rows += [(f"classifier batch {size}", result["classifier"][str(size)],
-              ratios[f"batch{size}_vs_noop"]) for size in BATCH_SIZES]
-    for name, fig, rel in rows:
-        rel_text = "1" if rel is None else (f"{fmt(rel['median'])} [{fmt(rel['min'])}-"
-                                            f"{fmt(rel['max'])}]")
-        lines.append(f"{name:<20}{fig['tuples_per_s']:>9.0f}  {rel_text:<18}"
+    for name in VARIANTS:
+        fig = result["variants"][name]
+        cells = []
+        for base in ("noop", "per-sample"):
+            rel = ratios.get(f"{name}_vs_{base}")
+            cells.append("1" if name == base else "-" if rel is None else
+                         f"{fmt(rel['median'])} [{fmt(rel['min'])}-{fmt(rel['max'])}]")
+        lines.append(f"{name:<12}{fig['samples_per_tuple']:>10}{fig['samples_per_s']:>11.0f}  "
+                     f"{cells[0]:<20}{cells[1]:<20}"
                      f"{fmt(fig['in_bolt_latency_ms_p50'], 3):>8}"
                      f"{fmt(fig['in_bolt_latency_ms_p99'], 3):>8}"
                      f"{fmt(fig['in_bolt_latency_ms_max'], 3):>8}"
                      f"{fmt(fig['bolt_cpu_per_wall_s']):>10}"
                      f"{fmt(fig['driver_cpu_per_wall_s']):>12}"
                      + ("  CAPPED" if fig["capped"] else ""))
-    b16 = ratios["batch16_vs_batch1"]
     t = result["trickle"]
     lines += [
         "",
-        f"batch 16 vs batch 1: {fmt(b16['median'])}x [{fmt(b16['min'])}-{fmt(b16['max'])}]"
-        f"   no-op spread over the rounds (max/min): {fmt(ratios['noop_spread'])}",
-        f"trickle {t['rate_per_s']:g}/s x {t['tuples']} (achieved "
-        f"{fmt(t['achieved_rate_per_s'], 1)}/s), batch {t['batch_size']}, timeout "
+        f"no-op spread over the rounds (max/min): {fmt(ratios['noop_spread'])}",
+        f"trickle {t['rate_per_s']:g}/s x {t['tuples']} one-sample tuples (achieved "
+        f"{fmt(t['achieved_rate_per_s'], 1)}/s), bundled: batch {t['batch_size']}, timeout "
         f"{t['batch_timeout_ms']} ms, a tick every {TICK_S:g} s:",
         f"  in-bolt p50 {fmt(t['in_bolt_latency_ms_p50'], 3)} ms, p99 "
         f"{fmt(t['in_bolt_latency_ms_p99'], 3)} ms, max {fmt(t['in_bolt_latency_ms_max'], 3)}"
@@ -439,7 +471,7 @@ def report(result):
          f"flushed only by the next tick, {fmt(t['next_tick_after_last_tuple_ms'], 0)} ms "
          f"after the last tuple: max {fmt(t['tail_in_bolt_latency_ms_max'], 3)} ms"
          if t["tail_tuples"] else
-         "  tail: none (the last tuple closed the last batch itself)")
+         "  tail: none (every batch went without waiting for a tick)")
         + ("  CAPPED" if t["capped"] else ""),
     ]
     return "\n".join(lines)
@@ -448,8 +480,11 @@ def report(result):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tuples", type=int, default=5000,
-                        help="tuples per component per round (default 5000)")
+    parser.add_argument("--tuples", type=int, default=3000,
+                        help="tuples per process per round (default 3000)")
+    parser.add_argument("--samples-per-tuple", type=int, default=100,
+                        help="samples per tuple of the bundled run (default 100, the "
+                             "spout's iris.spout.batch.size)")
     parser.add_argument("--rounds", type=int, default=5,
                         help="rounds over all components, interleaved (default 5)")
     parser.add_argument("--python", type=Path, default=VENV_PYTHON,
@@ -467,10 +502,11 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=OUT,
                         help="the JSON results (default build/bench/classifier.json)")
     args = parser.parse_args(argv)
-    if args.tuples < 1 or args.rounds < 1 or args.trickle_tuples < 2 or \
-            args.trickle_rate <= 0 or args.cap <= 0 or not 0 <= args.tick_phase < TICK_S:
-        parser.error("need --tuples, --rounds >= 1, --trickle-tuples >= 2, --trickle-rate "
-                     "and --cap > 0, 0 <= --tick-phase < 1")
+    if min(args.tuples, args.rounds, args.samples_per_tuple) < 1 or \
+            args.trickle_tuples < 2 or args.trickle_rate <= 0 or args.cap <= 0 or \
+            not 0 <= args.tick_phase < TICK_S:
+        parser.error("need --tuples, --rounds, --samples-per-tuple >= 1, --trickle-tuples "
+                     ">= 2, --trickle-rate and --cap > 0, 0 <= --tick-phase < 1")
     if not args.python.exists():
         raise SystemExit(f"bench: {args.python} does not exist.\n{VENV_HINT}")
     try:
@@ -488,7 +524,8 @@ def main(argv=None):
     def progress(text):
         print(f"[{time.monotonic() - began:6.1f} s] {text}", file=sys.stderr, flush=True)
 
-    names = ["noop", *(str(size) for size in BATCH_SIZES)]
+    names = list(VARIANTS)
+    per_tuple = {name: VARIANTS[name][1] or args.samples_per_tuple for name in names}
     runs = {name: [] for name in names}
     latencies = {name: [] for name in names}
     components = {}
@@ -505,11 +542,9 @@ def main(argv=None):
         try:
             for name in names:
                 progress(f"starting and warming up {name}")
-                components[name] = (bench.component(NOOP) if name == "noop" else
-                                    bench.component(CLASSIFIER, **{
-                                        "iris.batch.size": int(name),
-                                        "iris.batch.timeout.ms": 50}))
-                bench.pump(components[name], warmup, args.cap)
+                target, _size, conf = VARIANTS[name]
+                components[name] = bench.component(target, **conf)
+                bench.pump(components[name], warmup, per_tuple[name], args.cap)
             stopped = None
             for number in range(args.rounds):
                 if number and time.monotonic() - began > args.budget:
@@ -517,7 +552,8 @@ def main(argv=None):
                     break
                 progress(f"round {number + 1}/{args.rounds}")
                 for name in names:
-                    values, figures = bench.pump(components[name], args.tuples, args.cap)
+                    values, figures = bench.pump(components[name], args.tuples,
+                                                 per_tuple[name], args.cap)
                     runs[name].append(figures)
                     latencies[name] += values
                 if any(runs[name][-1]["capped"] for name in names):
@@ -526,8 +562,8 @@ def main(argv=None):
             if stopped:
                 progress(f"stopped early: {stopped}")
             progress(f"trickle, {args.trickle_tuples} tuples at {args.trickle_rate:g}/s")
-            trickle = bench.trickle(components["16"], args.trickle_tuples, args.trickle_rate,
-                                    args.tick_phase)
+            trickle = bench.trickle(components["bundled"], args.trickle_tuples,
+                                    args.trickle_rate, args.tick_phase)
         finally:
             for comp in components.values():
                 comp.close()
@@ -543,14 +579,14 @@ def main(argv=None):
                  "rounds_done": len(runs["noop"]), "warmup": warmup, "cap_s": args.cap,
                  "budget_s": args.budget, "python": str(args.python),
                  "stopped_early": stopped},
-        "noop": summarize(runs["noop"], []),
-        "classifier": {str(size): summarize(runs[str(size)], latencies[str(size)])
-                       for size in BATCH_SIZES},
+        "variants": {name: {"samples_per_tuple": per_tuple[name],
+                            "settings": VARIANTS[name][2],
+                            **summarize(runs[name], latencies[name])} for name in names},
         "trickle": trickle,
         "ratios": {
-            **{f"batch{size}_vs_noop": round_ratios(runs[str(size)], runs["noop"])
-               for size in BATCH_SIZES},
-            "batch16_vs_batch1": round_ratios(runs["16"], runs["1"]),
+            **{f"{name}_vs_{base}": round_ratios(runs[name], runs[base])
+               for base in ("noop", "per-sample") for name in names
+               if name not in ("noop", base)},
             "noop_spread": ratio(max(r["tuples_per_s"] for r in runs["noop"]),
                                  min(r["tuples_per_s"] for r in runs["noop"])),
         },
