@@ -413,6 +413,22 @@ def test_spout_ledger_accounts_for_every_sample(start, tmp_path):
     assert (ledger["emitted"], ledger["pending"]) == (4, 2)
 
 
+def test_paused_spout_ledger_shows_it_drained(start, tmp_path):
+    """Deactivated, a spout gets no `next` but still the acks of what it had in flight:
+    its ledger says when nothing is pending any more (the bench and the drills wait for
+    that)."""
+    conf = spout_conf(**{"iris.spout.batch.size": 2,
+                         "iris.spout.counts.path": str(tmp_path / "counts-{task}.json")})
+    spout = start(SPOUT, conf, "iris_spout", outputs=SPOUT_FIELDS)
+    emitted, _seen = next_until(spout, 3)
+    spout.command("deactivate")
+    for message in emitted:
+        spout.command("ack", message["id"])
+    ledger = json.loads(next(tmp_path.glob("counts-*.json")).read_text())
+    assert (ledger["emitted"], ledger["acked"], ledger["pending"],
+            ledger["tuples_pending"]) == (6, 6, 0, 0), ledger
+
+
 def test_spout_batches_by_count_and_by_age(start):
     """Full batches while samples are at hand; a trickle (iris.spout.rate) goes out once
     its oldest sample has waited iris.spout.batch.ms, not held back for a full batch."""

@@ -259,6 +259,9 @@ class IrisSpout(Spout):
             for source_id in batch.sources:
                 self.tail.done(source_id)
             self.tail.save()
+        # A paused spout gets no `next`, only its acks and fails: the ledger is written
+        # here too, at once when nothing is left in flight, so it shows the drained state.
+        self.write_counts(force=not self.pending)
 
     def ack(self, tup_id):
         batch = self.pending.get(tup_id)
