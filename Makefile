@@ -10,13 +10,20 @@ LAB       := PYTHONPATH=test $(PY) -m lab
 TOPOLOGY  ?= test/lab_topologies/cluster6.yaml
 SLS_FILES := $(shell find . -name '*.sls' -not -path './build/*' -not -path './test/render/templates/*')
 
-.PHONY: setup demo down lint unit test spm
+.PHONY: setup demo down lint unit test spm bench
 
 setup:
 	@bash test/bootstrap.sh
 
 demo: setup
 	@bash test/demo.sh $(TOPOLOGY)
+
+# Every benchmark (bench/README.md); needs the lab and the machine to itself.  The first
+# command builds the workers' Python the bolt benches run in, if it is missing.
+bench: setup
+	@$(PY) -m pytest -q -p no:cacheprovider test/unit/test_iris_topology.py \
+	    -k test_topology_definition_and_overrides
+	@PYTHONWARNINGS=ignore::ResourceWarning $(PY) bench/run.py --readme
 
 # SPM packages, one per formula plus the shared modules, in build/spm/packages.
 spm: setup

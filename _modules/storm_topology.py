@@ -47,7 +47,8 @@ def _fail(key, message):
 def resolve(storm, known_keys=None, sklearn_model=None):
     """
     The enabled topologies of the merged storm map (``storm:topologies``, whose keys and
-    types the schema has checked) as a list, each completed with ``name``, ``workdir``,
+    types the schema has checked) as a list, each completed with ``name``,
+    ``definition`` (default: the name), ``workdir``,
     ``sparse``, ``python``, ``virtualenv_root``, ``virtualenv_name``, ``workers``
     (default: one per supervisor) and ``model_version`` (from the sklearn_model formula's
     map, ``sklearn_model``).  Storm's own keys among the ``options`` (``known_keys``, the
@@ -90,6 +91,7 @@ def resolve(storm, known_keys=None, sklearn_model=None):
             sparse=os.path.join(topo["virtualenv"], "bin", "sparse"),
             python=os.path.join(topo["virtualenv"], "bin", "python"),
             workdir=os.path.join(storm["archive"]["install_dir"], "topologies", str(name)),
+            definition=str(topo.get("definition") or name),
             worker_dirs=list(topo.get("worker_dirs") or []),
         )
         resolved.append(topo)

@@ -48,10 +48,12 @@ def submitted(name, project, nimbus_seeds, virtualenv_root, virtualenv_name,
               options=None, workers=1, nimbus_port=6627, model_version=None,
               model_change="follow", if_changed="replace", kill_wait=30, workdir=None,
               environment="prod", worker_hosts=None, timeout=180, interval=3,
-              submit_timeout=300):
+              submit_timeout=300, definition=None):
     """
     Ensure the topology ``name`` from the streamparse project directory ``project`` runs
-    ACTIVE with this code and configuration.
+    ACTIVE with this code and configuration.  ``definition`` is the project's topology
+    definition, ``topologies/<definition>.py`` (default: ``name``), so that one project can
+    run under several names (sparse's ``-N``).
 
     .. code-block:: yaml
 
@@ -126,6 +128,9 @@ def submitted(name, project, nimbus_seeds, virtualenv_root, virtualenv_name,
         if current and current["status"] != "KILLED":
             mod["storm_topology.sparse"](sparse, project,
                                          ["kill", *common, "--wait", str(kill_wait)])
+        # sparse submit finds topologies/<-n>.py and names the topology -N.
+        named = ["-e", environment, "--config", config, "-n", definition or name]
+        named += ["-N", name] if definition and definition != name else []
         if current:
             gone, detail = _until(
                 lambda: (mod["storm_topology.running"](nimbus_seeds, name, nimbus_port) is None,
@@ -136,7 +141,7 @@ def submitted(name, project, nimbus_seeds, virtualenv_root, virtualenv_name,
                 return ret
         mod["storm_topology.sparse"](
             sparse, project,
-            ["submit", *common, "-j", jar, "-w", str(int(workers)),
+            ["submit", *named, "-j", jar, "-w", str(int(workers)),
              "-o", f"{FINGERPRINT_KEY}={wanted}"],
             timeout=submit_timeout)
     except CommandExecutionError as exc:

@@ -23,6 +23,7 @@ storm-topology-submit-{{ topo.name }}-project-file-recurse:
 storm-topology-submit-{{ topo.name }}-storm_topology-submitted:
   storm_topology.submitted:
     - name: {{ topo.name }}
+    - definition: {{ topo.definition }}
     - project: {{ topo.workdir }}/project
     - workdir: {{ topo.workdir }}
     - nimbus_seeds: {{ storm.storm_yaml['nimbus.seeds'] | json }}

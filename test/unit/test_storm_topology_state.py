@@ -4,6 +4,7 @@ keep it when the pillar says so, only report in test mode, and name sparse's fai
 predictions are seen only when new lines of the expected model version appear."""
 
 import json
+import os
 import sys
 
 import pytest
@@ -37,6 +38,12 @@ class FakeStorm:
     def sparse(self, sparse_bin, project, args, timeout=300):
         self.calls.append(args)
         name = args[args.index("-n") + 1]
+        if args[0] == "submit":
+            # sparse loads topologies/<-n>.py and names the topology -N (default: -n).
+            if not os.path.isfile(os.path.join(project, "topologies", f"{name}.py")):
+                raise CommandExecutionError("sparse submit failed (1): error: Topology "
+                                            f"definition file not found topologies/{name}.py")
+            name = args[args.index("-N") + 1] if "-N" in args else name
         config = json.load(open(args[args.index("--config") + 1]))
         assert config["envs"]["prod"]["use_ssh_for_nimbus"] is False
         if args[0] == "kill":
@@ -106,6 +113,25 @@ def test_submit_then_leave_alone_then_replace_if_changed(make, submit):
     assert changed["changes"]["topology"] == {"old": "iris-1-1700000000",
                                               "new": "iris-2-1700000000"}
     assert changed["changes"]["fingerprint"]["old"] != changed["changes"]["fingerprint"]["new"]
+
+
+def test_one_project_under_another_name(make, submit):
+    """`definition` picks topologies/<definition>.py; the topology runs under its name,
+    beside the one of the same project, and is replaced under that name."""
+    state, storm = make()
+    assert submit(state)["result"] is True
+    other = submit(state, name="iris-b", definition="iris")
+    assert other["result"] is True, other["comment"]
+    assert sorted(storm.topologies) == ["iris", "iris-b"]
+    args = storm.calls[-1]
+    assert (args[args.index("-n") + 1], args[args.index("-N") + 1]) == ("iris", "iris-b")
+    changed = submit(state, name="iris-b", definition="iris", options={"iris.batch.size": 4})
+    assert changed["result"] is True, changed["comment"]
+    kill = storm.calls[-2]
+    assert kill[0] == "kill" and kill[kill.index("-n") + 1] == "iris-b"
+    assert storm.topologies["iris"]["id"] == "iris-1-1700000000"
+    missing = submit(state, name="iris-c")
+    assert missing["result"] is False and "topologies/iris-c.py" in missing["comment"]
 
 
 def test_a_change_to_the_topology_definition_resubmits(make, submit, tmp_path):
