@@ -80,7 +80,8 @@ def bench_pillar():
         where = f"{BENCH_DIR}/{name}"
         topologies[name] = {
             "enabled": True, "project": "salt://storm/files/iris_topology",
-            "virtualenv": "/opt/conda/envs/storm-worker", "model": "iris", "workers": 1,
+            "definition": "iris", "virtualenv": "/opt/conda/envs/storm-worker",
+            "model": "iris", "workers": 1,
             "kill_wait": 2,
             "worker_dirs": [where],
             "options": {"iris.model.root": "/srv/models", "iris.model.name": "iris",
