@@ -143,9 +143,11 @@ class Bench:
             "cores": lab_cpu.cores(cpu0, cpu1, t1 - t0, self.ids[name]),
         }
 
-    def cross_check(self, name, timeout):
-        """Sink lines, the spout's ledger and Nimbus's counts of a paused, drained topology;
-        Nimbus's counts are polled until they reach the ledger's (its metrics lag)."""
+    def snapshot(self, name, timeout, floor=0):
+        """Sink lines, the spout's ledger and Nimbus's counts of a paused topology once its
+        ledger shows nothing pending; Nimbus's counts are polled until they reach the
+        ledger's tuples acked (its metrics lag), at most ``timeout`` s (at once when the
+        ledger has no more than ``floor``)."""
         topology_id = self.ids[name]
         pattern = f"{BENCH_DIR}/{name}/spout-counts-*.json"
         ledger = wait(f"{name}: nothing pending",
@@ -161,15 +163,35 @@ class Bench:
                      for c in ("iris_spout", "sink")}
             failed = sum(c.get("failed", 0) for c in info.get("components", {}).values())
             if acked["iris_spout"] >= ledger["tuples_acked"] or \
-                    time.monotonic() > deadline:
+                    ledger["tuples_acked"] <= floor or time.monotonic() > deadline:
                 break
             time.sleep(5)
-        return {"sink_lines": lines, "ledger": {k: ledger[k] for k in LEDGER_KEYS},
-                "nimbus_spout_acked_tuples": acked["iris_spout"],
-                "nimbus_sink_acked_tuples": acked["sink"], "nimbus_failed": failed,
-                "agree": (lines == ledger["acked"]
-                          and acked["iris_spout"] == ledger["tuples_acked"]
-                          and failed == 0 and ledger["failed"] == 0)}
+        found = {"sink_lines": lines, "ledger": {k: ledger[k] for k in LEDGER_KEYS},
+                 "nimbus_spout_acked_tuples": acked["iris_spout"],
+                 "nimbus_sink_acked_tuples": acked["sink"], "nimbus_failed": failed,
+                 "executors_uptime_s": min((e["uptime_secs"] for e in
+                                            info.get("executors", [])), default=None)}
+        return found
+
+    def cross_check(self, name, baseline, timeout):
+        """What the windows added, from the baseline taken when all were first paused (a
+        worker Storm relaunched before that starts its counts anew while the sink's file
+        keeps the old lines): lines = samples acked, Nimbus's spout acked = the ledger's
+        tuples acked, nothing failed.  A relaunch during the windows shows as a smaller
+        executors_uptime_s and a disagreement."""
+        after = self.snapshot(name, timeout, baseline["ledger"]["tuples_acked"])
+        delta = {"sink_lines": after["sink_lines"] - baseline["sink_lines"],
+                 "samples_acked": after["ledger"]["acked"] - baseline["ledger"]["acked"],
+                 "tuples_acked": (after["ledger"]["tuples_acked"]
+                                  - baseline["ledger"]["tuples_acked"]),
+                 "nimbus_spout_acked_tuples": (after["nimbus_spout_acked_tuples"]
+                                               - baseline["nimbus_spout_acked_tuples"]),
+                 "failed": (after["nimbus_failed"] + after["ledger"]["failed"]
+                            - baseline["nimbus_failed"] - baseline["ledger"]["failed"])}
+        agree = (delta["sink_lines"] == delta["samples_acked"]
+                 and delta["nimbus_spout_acked_tuples"] == delta["tuples_acked"]
+                 and delta["failed"] == 0)
+        return dict(after, baseline=baseline, windows_added=delta, agree=agree)
 
 
 def weighted_percentile(pairs, pct):
@@ -251,12 +273,19 @@ def main(argv=None):
             progress(began, "killing iris (its slots go to the bench topologies)")
             bench.nimbus("kill", "iris")
             wait("iris gone", lambda: bench.topology("iris") is None, timeout=120)
+        # A paused topology fails the submit state (paused on purpose, it says): resume
+        # those a reused lab has from an earlier run; they are paused again below.
+        paused = [n for n in names if (bench.topology(n) or {}).get("status") == "INACTIVE"]
+        if paused:
+            bench.nimbus("activate", *paused)
         progress(began, "orchestrate with the bench pillar: four topologies, one worker each")
         submit = orchestrate.run(lab, timeout=1800)
         if not submit.ok:
             raise SystemExit(f"bench: the orchestrate failed:\n{submit.describe()[-4000:]}")
     bench.nimbus("deactivate", *names)
     bench.ids = {name: bench.topology(name)["id"] for name in names}
+    progress(began, "paused; counting what is there before the windows")
+    baselines = {name: bench.snapshot(name, timeout=150) for name in names}
     windows = {name: [] for name in names}
     try:
         for number in range(args.rounds):
@@ -269,7 +298,7 @@ def main(argv=None):
     finally:
         bench.nimbus("deactivate", *names)
     progress(began, "cross-check: sink lines, spout ledgers, Nimbus's counts")
-    checks = {name: bench.cross_check(name, timeout=150) for name in names}
+    checks = {name: bench.cross_check(name, baselines[name], timeout=150) for name in names}
 
     def summary(name):
         ws = windows[name]
