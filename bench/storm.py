@@ -146,8 +146,8 @@ class Bench:
     def snapshot(self, name, timeout, floor=0):
         """Sink lines, the spout's ledger and Nimbus's counts of a paused topology once its
         ledger shows nothing pending; Nimbus's counts are polled until they reach the
-        ledger's tuples acked (its metrics lag), at most ``timeout`` s (at once when the
-        ledger has no more than ``floor``)."""
+        ledger's tuples acked (its metrics lag), at most ``timeout`` s; not at all when the
+        ledger has acked no more tuples than ``floor`` (the baseline's: nothing new)."""
         topology_id = self.ids[name]
         pattern = f"{BENCH_DIR}/{name}/spout-counts-*.json"
         ledger = wait(f"{name}: nothing pending",
