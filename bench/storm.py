@@ -273,11 +273,15 @@ def main(argv=None):
             progress(began, "killing iris (its slots go to the bench topologies)")
             bench.nimbus("kill", "iris")
             wait("iris gone", lambda: bench.topology("iris") is None, timeout=120)
-        # A paused topology fails the submit state (paused on purpose, it says): resume
-        # those a reused lab has from an earlier run; they are paused again below.
-        paused = [n for n in names if (bench.topology(n) or {}).get("status") == "INACTIVE"]
-        if paused:
-            bench.nimbus("activate", *paused)
+        # A paused topology fails the submit state (paused on purpose, it says), and
+        # resuming them all at once, unthrottled, starves the orchestrate of CPU: a reused
+        # lab's bench topologies are killed instead, and the orchestrate submits them anew.
+        left = [n for n in names if bench.topology(n)]
+        if left:
+            progress(began, f"killing {', '.join(left)} (left by an earlier run)")
+            bench.nimbus("kill", *left)
+            wait("bench topologies gone", lambda: not any(bench.topology(n) for n in left),
+                 timeout=180)
         progress(began, "orchestrate with the bench pillar: four topologies, one worker each")
         submit = orchestrate.run(lab, timeout=1800)
         if not submit.ok:
