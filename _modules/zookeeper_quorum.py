@@ -19,6 +19,7 @@ COMPUTED = {
     "dataDir": "zookeeper:data_dir",
     "dataLogDir": "zookeeper:datalog_dir",
     "clientPort": "zookeeper:ports:client",
+    "clientPortAddress": "zookeeper:client_on_member_address",
 }
 SERVING_MODES = ("leader", "follower", "standalone", "observer")
 
@@ -61,7 +62,7 @@ def _archive(config):
     return archive
 
 
-def _properties(config, members, ports):
+def _properties(config, members, ports, me=None):
     given = config["properties"]
     props = {}
     for key, value in given.items():
@@ -76,6 +77,10 @@ def _properties(config, members, ports):
     props["dataDir"] = config["data_dir"]
     props["dataLogDir"] = config["datalog_dir"]
     props["clientPort"] = ports["client"]
+    # Clients reach a member at its cluster address (what Storm's storm.zookeeper.servers
+    # names); listening there only keeps the port off the host's other networks.
+    if me and config["client_on_member_address"]:
+        props["clientPortAddress"] = me["address"]
     if len(members) > 1:
         for member in members:
             props[f"server.{member['id']}"] = (
@@ -120,7 +125,7 @@ def resolve(config, minion_id=None):
     config["members"] = members
     config["myid"] = mine[0]["id"] if mine else None
     config["ports"] = ports
-    config["zoo_cfg"] = _properties(config, members, ports)
+    config["zoo_cfg"] = _properties(config, members, ports, mine[0] if mine else None)
     if method == "archive":
         config["archive"] = _archive(config)
         config["home"] = config["archive"]["current"]

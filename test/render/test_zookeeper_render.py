@@ -58,7 +58,12 @@ def test_each_host_gets_its_myid_and_the_same_server_lines(minion, case):
         assert cfg["clientPort"] == "2181"
         assert cfg["4lw.commands.whitelist"] == "srvr,mntr,ruok"
         assert cfg["admin.enableServer"] == "false"
-        seen.add(files["zoo_cfg"].split("\n", 3)[3])  # all but the per-host header
+        # The client port listens on the member's own address only.
+        assert cfg["clientPortAddress"] == servers.get(int(myid), cfg["clientPortAddress"])
+        assert cfg["clientPortAddress"]
+        # All but the per-host header and address.
+        seen.add("\n".join(line for line in files["zoo_cfg"].split("\n", 3)[3].splitlines()
+                           if not line.startswith("clientPortAddress=")))
         assert f"server {myid} of {len(ids)}" in files["unit"]
     assert len(seen) == 1, "every member must get the same zoo.cfg"
 

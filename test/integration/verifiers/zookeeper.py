@@ -55,13 +55,21 @@ def verify_files(host):
 
 def verify_ports(host):
     cfg = zoo_cfg(host)
-    assert host.socket(f"tcp://0.0.0.0:{cfg['clientPort']}").is_listening or host.socket(
-        f"tcp://:::{cfg['clientPort']}").is_listening
+    port = cfg["clientPort"]
+    bound = cfg.get("clientPortAddress")
+    if bound:
+        # The member's cluster address only, not every address of the host.
+        assert host.socket(f"tcp://{bound}:{port}").is_listening, f"nothing on {bound}:{port}"
+        assert not host.socket(f"tcp://0.0.0.0:{port}").is_listening
+        assert not host.socket(f"tcp://:::{port}").is_listening
+    else:
+        assert host.socket(f"tcp://0.0.0.0:{port}").is_listening or host.socket(
+            f"tcp://:::{port}").is_listening
     # The admin server (8080 by default) is off.
     assert not host.socket("tcp://0.0.0.0:8080").is_listening
     assert not host.socket("tcp://:::8080").is_listening
     answer = host.check_output(
-        "bash -c 'exec 3<>/dev/tcp/127.0.0.1/%s; printf srvr >&3; cat <&3'", cfg["clientPort"])
+        "bash -c 'exec 3<>/dev/tcp/%s/%s; printf srvr >&3; cat <&3'", bound or "127.0.0.1", port)
     assert "Mode: " in answer, answer
 
 
