@@ -55,3 +55,33 @@ def check(value, schema, path):
         salt-call formula_settings.check 2181 '{type: port}' zookeeper:ports:client
     """
     return __utils__["formula_schema.check"](value, schema, path)
+
+
+def redacted(data, schema, keys=()):
+    """
+    ``data`` (a formula's map) as a dump may show it: the value of every key the schema
+    declares ``type: secret``, of every key in ``keys``, and of every dotted key ending in
+    ``.password`` or ``.payload`` (Storm's and ZooKeeper's secrets) replaced by
+    ``<redacted>``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt nimbus1 state.apply storm._mapdata
+    """
+    schema_utils = __utils__
+    names = set(schema_utils["formula_schema.secret_keys"](schema)) | set(keys)
+
+    def dotted(value):
+        if isinstance(value, dict):
+            names.update(k for k in value if isinstance(k, str) and "." in k
+                         and k.endswith((".password", ".payload")))
+            for item in value.values():
+                dotted(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                dotted(item)
+
+    dotted(data)
+    return schema_utils["formula_schema.redact"](data, names)

@@ -22,7 +22,8 @@ Node fields:
     (absolute), ``url`` (``schemes``), ``address`` (an IP address or host name: no port,
     no scheme), ``network`` (CIDR), ``hash`` (a sha256/sha512 pin, or with ``urls`` the
     URL of a checksum file), ``version`` (a string, or a whole number), ``scalar`` (string,
-    number or boolean) or ``any``.
+    number or boolean), ``secret`` (a string of at least ``min`` characters, no whitespace;
+    a refusal never shows it, and :func:`redact` hides it in dumps) or ``any``.
 ``choices``, ``nullable``, ``required``, ``doc``
     allowed values; whether null (YAML ``~``) is taken; whether the key must be given; the
     one-line meaning the README's settings tables show.
@@ -52,7 +53,10 @@ EXPECTED = {
     "network": "a network such as 10.0.0.0/24", "hash": "a checksum",
     "version": "a version (a quoted string such as '1.2')",
     "scalar": "a string, number or true/false", "any": "any value",
+    "secret": "a secret (a string without whitespace)",
 }
+# What a redacted secret looks like in a dump.
+REDACTED = "<redacted>"
 # template-formula's Template Override and Files Switch, the same in every formula
 # (libtofs.jinja reads these three keys): ``type: tofs``.
 TOFS = {
@@ -194,9 +198,56 @@ def hash_setting(value, path, algorithms=("sha256", "sha512"), urls=True):
         "absolute path)" if urls else ""))
 
 
+def _secret(value, node, path):
+    # The value itself is never part of the message: it would land in logs and job caches.
+    shortest = node.get("min", 1)
+    if not isinstance(value, str):
+        fail(path, f"a {kind(value)} is not a secret: give a quoted string of at least "
+             f"{shortest} characters (the value is not shown)")
+    if len(value) < shortest:
+        fail(path, f"is {len(value)} characters long; a secret needs at least {shortest} "
+             "(the value is not shown)")
+    if re.search(r"\s", value):
+        fail(path, "contains whitespace, which Storm's and ZooKeeper's digest payloads do "
+             "not carry (the value is not shown)")
+
+
+def redact(value, keys):
+    """
+    A copy of ``value`` with the value of every mapping key in ``keys`` (at any depth)
+    replaced by ``REDACTED``: what a settings dump may show.  ``None`` stays ``None``, so
+    the dump still says whether a secret was given.
+    """
+    if isinstance(value, dict):
+        return {k: (REDACTED if k in keys and v is not None else redact(v, keys))
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(item, keys) for item in value]
+    return value
+
+
+def secret_keys(node):
+    """The names of the keys a schema declares ``type: secret``, at any depth."""
+    found = set()
+    if not isinstance(node, dict):
+        return found
+    for name, sub in (node.get("keys") or {}).items():
+        if (sub or {}).get("type") == "secret":
+            found.add(name)
+        found |= secret_keys(sub)
+    for field in ("values", "items"):
+        found |= secret_keys(node.get(field))
+    for option in node.get("any_of") or []:
+        found |= secret_keys(option)
+    return found
+
+
 def _scalar(value, node, path):
     kind_ = node.get("type", "any")
     wanted = EXPECTED.get(kind_, kind_)
+    if kind_ == "secret":
+        _secret(value, node, path)
+        return
     if kind_ == "str":
         if not isinstance(value, str):
             _refuse(path, value, wanted)
@@ -386,7 +437,7 @@ def describe(node):
             "number": "number", "bool": "boolean", "port": "port", "path": "absolute path",
             "url": "URL", "address": "address", "network": "network (CIDR)",
             "hash": "checksum", "version": "version string", "scalar": "scalar",
-            "any": "any", "tofs": "mapping (TOFS)"}.get(kind_, kind_)
+            "any": "any", "tofs": "mapping (TOFS)", "secret": "secret"}.get(kind_, kind_)
     if kind_ == "list" and node.get("items"):
         text = f"list of {describe(node['items'])}"
     if kind_ == "map" and node.get("values") and not node.get("keys"):
@@ -396,6 +447,8 @@ def describe(node):
     low, high = node.get("min"), node.get("max")
     if kind_ in ("int", "number", "port") and (low is not None or high is not None):
         text += f" {low if low is not None else ''}–{high if high is not None else ''}"
+    if kind_ == "secret" and low:
+        text += f" (at least {low} characters)"
     if node.get("nullable"):
         text += " or null"
     return text
