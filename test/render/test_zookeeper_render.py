@@ -4,6 +4,7 @@ mine-discovered cluster, and the zoo.cfg/myid each host gets."""
 import re
 
 import pytest
+import yaml
 from saltrender import ROOT, RenderError
 
 PILLARS = ROOT / "test" / "pillar"
@@ -119,3 +120,16 @@ def test_archive_install_renders_with_pinned_hash(minion, pillar):
     assert args["source_hash"] == "file://" + pinned["name"]
     assert args["source"].endswith("apache-zookeeper-3.8.4-bin.tar.gz")
     assert "zookeeper-package-install-pkg-installed" not in states
+
+
+def test_the_unit_is_sandboxed_and_can_be_unsandboxed(minion, pillar):
+    unit = minion(PILLARS / "zk3", "zk1").files()["unit"].splitlines()
+    for line in ("ProtectSystem=strict", "ProtectHome=true", "PrivateTmp=true",
+                 "CapabilityBoundingSet=", "SystemCallFilter=@system-service",
+                 "ReadWritePaths=/var/lib/zookeeper/data /var/lib/zookeeper/txlog "
+                 "/var/log/zookeeper"):
+        assert line in unit, line
+    data = yaml.safe_load((PILLARS / "zk3" / "cluster.sls").read_text())
+    data["zookeeper"] = dict(data.get("zookeeper") or {}, service={"hardening": False})
+    plain = minion(pillar(data), "zk1").files()["unit"].splitlines()
+    assert "ProtectSystem=full" in plain and "CapabilityBoundingSet=" not in plain
