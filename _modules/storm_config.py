@@ -17,7 +17,11 @@ units need neither ``bin/storm`` nor python3 nor its ConfigValue JVMs, and run A
 tarball and an install assembled from Storm's release jars alike.
 """
 
+import base64
 import difflib
+import hashlib
+import hmac
+import ipaddress
 import re
 
 from salt.exceptions import CommandExecutionError
@@ -34,6 +38,11 @@ COMPUTED = {
     "supervisor.slots.ports": "storm:slots or storm:slots_ports",
     "storm.log.dir": "storm:log_dir",
     "storm.log4j2.conf.dir": "storm:config_dir (the formula writes log4j2/ there)",
+    "storm.zookeeper.auth.scheme": "storm:zookeeper_auth",
+    "storm.zookeeper.auth.payload": "storm:zookeeper_auth (user and password)",
+    "storm.zookeeper.superACL": "storm:zookeeper_auth (the daemons' own identity)",
+    "storm.zookeeper.topology.auth.scheme": "storm:zookeeper_auth",
+    "storm.zookeeper.topology.auth.payload": "storm:zookeeper_auth (derived per topology)",
 }
 # Storm's own default (defaults.yaml), used when storm:config does not set it.
 JAVA_LIBRARY_PATH = "/usr/local/lib:/opt/local/lib:/usr/lib:/usr/lib64"
@@ -45,6 +54,13 @@ PORTS = {
     "supervisor": (("supervisor.thrift.port", 6628, None),
                    ("logviewer.port", 8000, "logviewer")),
 }
+# The web daemons' HTTP(S) ports (their defaults), by daemon: not for the cluster's hosts.
+WEB_PORTS = (("ui.port", 8080, "ui"), ("ui.https.port", 0, "ui"),
+             ("logviewer.port", 8000, "logviewer"), ("logviewer.https.port", 0, "logviewer"))
+# More ports the firewall guards, Storm's defaults (0: off unless set), by the daemon
+# that opens them.
+EXTRA_PORTS = (("nimbus.thrift.tls.port", 0, "nimbus"), ("drpc.http.port", 3774, "drpc"),
+               ("drpc.https.port", 0, "drpc"))
 PORT_KEYS = tuple(key for role in PORTS.values() for key, _, _ in role)
 CHILDOPTS = ("worker.childopts", "nimbus.childopts", "supervisor.childopts", "ui.childopts",
              "logviewer.childopts", "drpc.childopts", "topology.worker.childopts")
@@ -59,6 +75,46 @@ def __virtual__():
 
 def _fail(key, message):
     raise CommandExecutionError(f"storm:{key}: {message}")
+
+
+def digest_id(user, password):
+    """ZooKeeper's digest id of ``user:password`` (DigestAuthenticationProvider's
+    ``user:base64(sha1(user:password))``): what an ACL names, never the password."""
+    # sha1 because ZooKeeper defines the id so: it names an identity, it guards no download.
+    raw = hashlib.sha1(f"{user}:{password}".encode()).digest()
+    return f"{user}:{base64.b64encode(raw).decode()}"
+
+
+def topology_payload(auth, name):
+    """
+    The digest payload of topology ``name``'s workers: their own identity, so its znodes
+    are not the daemons', derived from the password (stable, so a re-run submits nothing
+    new) and useless for recovering it.
+    """
+    key = hmac.new(auth["password"].encode(), f"storm-topology:{name}".encode(),
+                   hashlib.sha256).hexdigest()
+    return f"topology-{name}:{key}"
+
+
+def zookeeper_auth(config):
+    """
+    The storm.yaml keys that make Storm log in to ZooKeeper and lock its znodes, from
+    ``storm:zookeeper_auth``; empty when it is disabled.
+    """
+    auth = config["zookeeper_auth"]
+    if not auth["enabled"]:
+        return {}
+    if auth["password"] is None:
+        _fail("zookeeper_auth:password",
+              "is required while storm:zookeeper_auth:enabled is true: a string of at "
+              "least 16 characters, in a pillar only the Storm hosts and the master see "
+              "(or set enabled: false to leave Storm's znodes open to anyone)")
+    return {
+        "storm.zookeeper.auth.scheme": "digest",
+        "storm.zookeeper.auth.payload": f"{auth['user']}:{auth['password']}",
+        # Workers' znodes give this id every right, so the daemons can clean them up.
+        "storm.zookeeper.superACL": "digest:" + digest_id(auth["user"], auth["password"]),
+    }
 
 
 def slot_ports(config):
@@ -230,6 +286,54 @@ def host_ports(members, storm_yaml, config, zookeeper):
     return hosts
 
 
+def firewall(config, members, roles, listening, storm_yaml, here=()):
+    """
+    The formula's nftables table for this host (``storm:firewall``): ``ports``, Storm's
+    ports that listen here (nimbus Thrift and its TLS port, the supervisor's Thrift port,
+    the slots, DRPC: ``listening`` is this host's entry of host_ports), and the sources
+    that may reach them, ``cluster_ipv4``/``cluster_ipv6``: every nimbus and supervisor
+    host, and ``storm:firewall:allow``; ``web_ports`` (UI, logviewer, HTTP and HTTPS) for
+    ``web_ipv4``/``web_ipv6``, ``storm:firewall:web_allow`` only.  Everyone else gets a
+    TCP reset; loopback is always let in.  Off (``enabled`` false) when disabled or on a
+    host with no Storm role.  ``here`` is the daemons this host runs.
+    """
+    given = config["firewall"]
+    if not given["enabled"] or not roles:
+        return {"enabled": False, "ports": [], "cluster_ipv4": [], "cluster_ipv6": [],
+                "web_ports": [], "web_ipv4": [], "web_ipv6": []}
+
+    def port(key, default=0):
+        return int(storm_yaml.get(key) or default)
+
+    ports = {int(p) for key, p in listening if key.startswith("storm:")}
+    ports |= {port(key, default) for key, default, daemon in EXTRA_PORTS
+              if daemon in here and port(key, default) > 0}
+    # The web UIs (which can kill topologies and show every log) answer web_allow only.
+    web = {port(key, default) for key, default, daemon in WEB_PORTS
+           if daemon in here and port(key, default) > 0}
+    cluster = _networks([m["address"] for role in ("nimbus", "supervisor")
+                         for m in members[role]] + list(given["allow"]))
+    outside = _networks(given["web_allow"])
+    return {"enabled": True, "ports": sorted(ports - web), "cluster_ipv4": cluster[4],
+            "cluster_ipv6": cluster[6], "web_ports": sorted(web), "web_ipv4": outside[4],
+            "web_ipv6": outside[6]}
+
+
+def _networks(sources):
+    # A member given by host name (cluster's shorthand) is resolved by nft when the table
+    # loads, to its IPv4 addresses, as every host already resolves it for Storm.
+    nets, names = {4: set(), 6: set()}, set()
+    for source in sources:
+        try:
+            net = ipaddress.ip_network(str(source), strict=False)
+        except ValueError:
+            names.add(str(source))
+            continue
+        nets[net.version].add(net)
+    return {4: [str(n) for n in sorted(nets[4])] + sorted(names),
+            6: [str(n) for n in sorted(nets[6])]}
+
+
 def _archive(config, version):
     archive = dict(config["archive"])
     for key in ("source", "source_hash", "install_dir"):
@@ -354,6 +458,7 @@ def resolve(config, known_keys, releases, zookeeper, minion_id=None):
         # Workers read worker.xml from here (the supervisor builds their command line).
         "storm.log4j2.conf.dir": f"{config['config_dir'].rstrip('/')}/log4j2",
     })
+    storm_yaml.update(zookeeper_auth(config))
     # Nimbus' metrics store: under storm.local.dir, not storm_rocks under the read-only
     # install (Storm's default).
     storm_yaml.setdefault("storm.metricstore.rocksdb.location",
@@ -366,7 +471,7 @@ def resolve(config, known_keys, releases, zookeeper, minion_id=None):
         storm_yaml["storm.local.hostname"] = address
     for key in storm_yaml:
         _check_key(key, known, allowed, info["keys"])
-    host_ports(members, storm_yaml, config, zookeeper)
+    listening = host_ports(members, storm_yaml, config, zookeeper).get(minion_id, [])
 
     java = dict(config["java"])
     java["home"] = java["home"].replace("{osarch}", __grains__.get("osarch", ""))
@@ -387,6 +492,8 @@ def resolve(config, known_keys, releases, zookeeper, minion_id=None):
         "nimbus_seeds": storm_yaml["nimbus.seeds"],
         "thrift_port": storm_yaml.get("nimbus.thrift.port", 6627),
     })
+    config["firewall"] = dict(config["firewall"], **firewall(
+        config, members, roles, listening, storm_yaml, here))
     config["launch"] = {d: launch(config, d, daemon_info[d]["main"], daemon_info[d]["webapp"],
                                   bool(info.get("lib_common"))) for d in here}
     return config

@@ -40,6 +40,12 @@ def __virtual__():
     return __virtualname__
 
 
+# Set by the formula from storm:zookeeper_auth, never by a topology's options.
+ZOOKEEPER_AUTH_KEYS = ("storm.zookeeper.auth.scheme", "storm.zookeeper.auth.payload",
+                       "storm.zookeeper.superACL", "storm.zookeeper.topology.auth.scheme",
+                       "storm.zookeeper.topology.auth.payload")
+
+
 def _fail(key, message):
     raise CommandExecutionError(f"storm:topologies:{key}: {message}")
 
@@ -67,6 +73,10 @@ def resolve(storm, known_keys=None, sklearn_model=None):
             if isinstance(known_keys, dict) and key in known_keys:
                 __salt__["storm_config.check_type"](key, value, known_keys[key], release,
                                                     path=f"topologies:{name}:options:{key}")
+        for key in options:
+            if key in ZOOKEEPER_AUTH_KEYS:
+                _fail(f"{name}:options:{key}", "is set by the formula from "
+                      "storm:zookeeper_auth (each topology gets its own identity)")
         if FINGERPRINT_KEY in options or "topology.workers" in options:
             _fail(f"{name}:options", f"{FINGERPRINT_KEY} and topology.workers are set by "
                   "the formula (use `workers` for the number of workers)")
@@ -93,6 +103,10 @@ def resolve(storm, known_keys=None, sklearn_model=None):
             workdir=os.path.join(storm["archive"]["install_dir"], "topologies", str(name)),
             definition=str(topo.get("definition") or name),
             worker_dirs=list(topo.get("worker_dirs") or []),
+            # The workers' own ZooKeeper identity, passed to sparse in config.json only.
+            zookeeper_payload=(__salt__["storm_config.topology_payload"](
+                storm["zookeeper_auth"], name) if storm["zookeeper_auth"]["enabled"]
+                else None),
         )
         resolved.append(topo)
     return resolved
@@ -225,7 +239,11 @@ def config_json(path, nimbus, virtualenv_root, virtualenv_name, options, env="pr
             "virtualenv_name": virtualenv_name, "options": options}},
     }
     tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
+    # 0600: the options may carry the workers' ZooKeeper secret.
+    if os.path.exists(tmp):
+        os.unlink(tmp)
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w",
+                   encoding="utf-8") as handle:
         json.dump(config, handle, indent=2, sort_keys=True)
         handle.write("\n")
     os.replace(tmp, path)

@@ -22,13 +22,16 @@ def __virtual__():
     return (False, "storm_znodes needs the kazoo Python package for the salt-minion")
 
 
-def _client(hosts, timeout):
-    client = KazooClient(hosts=hosts, timeout=timeout)
+def _client(hosts, timeout, auth=None):
+    # ``auth``: the daemons' digest payload (``user:password``), without which the znodes
+    # of a cluster with storm:zookeeper_auth refuse to be read or removed.
+    client = KazooClient(hosts=hosts, timeout=timeout,
+                         auth_data=[("digest", auth)] if auth else None)
     client.start(timeout=timeout)
     return client
 
 
-def exists(hosts, root="/storm", timeout=10):
+def exists(hosts, root="/storm", timeout=10, auth=None):
     """
     Whether ``root`` exists on the ZooKeeper ensemble ``hosts`` (``h1:2181,h2:2181``).
 
@@ -38,14 +41,14 @@ def exists(hosts, root="/storm", timeout=10):
 
         salt nimbus1 storm_znodes.exists 10.0.0.11:2181,10.0.0.12:2181 /storm
     """
-    client = _client(hosts, timeout)
+    client = _client(hosts, timeout, auth)
     try:
         return client.exists(root) is not None
     finally:
         client.stop()
 
 
-def remove(hosts, root="/storm", timeout=10):
+def remove(hosts, root="/storm", timeout=10, auth=None):
     """
     Remove ``root`` and everything under it; True when something was removed.
 
@@ -57,7 +60,7 @@ def remove(hosts, root="/storm", timeout=10):
     """
     if root in ("", "/"):
         raise ValueError("refusing to remove the ZooKeeper root")
-    client = _client(hosts, timeout)
+    client = _client(hosts, timeout, auth)
     try:
         if client.exists(root) is None:
             return False

@@ -118,7 +118,7 @@ def topology_active(name, seeds, port=6627, timeout=180, interval=3):
     return _wait(name, check, timeout, interval)
 
 
-def znodes_absent(name, hosts, timeout=10):
+def znodes_absent(name, hosts, timeout=10, auth=None):
     """
     Remove the Storm cluster's znodes under ``name`` (storm.zookeeper.root) from the
     ensemble ``hosts`` (``h1:2181,h2:2181``); no change when they are already gone.
@@ -128,9 +128,12 @@ def znodes_absent(name, hosts, timeout=10):
         /storm:
           storm_cluster.znodes_absent:
             - hosts: 10.0.0.11:2181,10.0.0.12:2181,10.0.0.13:2181
+
+    ``auth`` is the daemons' digest payload (``user:password``) where Storm's znodes have
+    ACLs (storm:zookeeper_auth).
     """
     ret = {"name": name, "changes": {}, "result": True, "comment": ""}
-    if not __salt__["storm_znodes.exists"](hosts, name, timeout):
+    if not __salt__["storm_znodes.exists"](hosts, name, timeout, auth):
         ret["comment"] = f"{name} is already absent"
         return ret
     if __opts__["test"]:
@@ -138,7 +141,7 @@ def znodes_absent(name, hosts, timeout=10):
         ret["comment"] = f"would remove {name} and everything under it"
         ret["changes"] = {"removed": name}
         return ret
-    __salt__["storm_znodes.remove"](hosts, name, timeout)
+    __salt__["storm_znodes.remove"](hosts, name, timeout, auth)
     ret["comment"] = f"removed {name} and everything under it"
     ret["changes"] = {"removed": name}
     return ret

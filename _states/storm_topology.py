@@ -48,12 +48,15 @@ def submitted(name, project, nimbus_seeds, virtualenv_root, virtualenv_name,
               options=None, workers=1, nimbus_port=6627, model_version=None,
               model_change="follow", if_changed="replace", kill_wait=30, workdir=None,
               environment="prod", worker_hosts=None, timeout=180, interval=3,
-              submit_timeout=300, definition=None):
+              submit_timeout=300, definition=None, zookeeper_payload=None):
     """
     Ensure the topology ``name`` from the streamparse project directory ``project`` runs
     ACTIVE with this code and configuration.  ``definition`` is the project's topology
     definition, ``topologies/<definition>.py`` (default: ``name``), so that one project can
-    run under several names (sparse's ``-N``).
+    run under several names (sparse's ``-N``).  ``zookeeper_payload`` (``user:password``)
+    is the digest identity its workers log in to ZooKeeper with, required by a cluster
+    whose daemons authenticate; it reaches Storm through config.json (mode 0600) only,
+    never a command line, the state's output or the fingerprint.
 
     .. code-block:: yaml
 
@@ -73,6 +76,10 @@ def submitted(name, project, nimbus_seeds, virtualenv_root, virtualenv_name,
     python = os.path.join(virtualenv_root, virtualenv_name, "bin", "python")
     conf = dict(options or {}, **{"topology.workers": int(workers)})
     identity = dict(conf, virtualenv=os.path.join(virtualenv_root, virtualenv_name))
+    if zookeeper_payload:
+        # Turning authentication on replaces a topology submitted without it.
+        conf["storm.zookeeper.topology.auth.scheme"] = "digest"
+        identity["storm.zookeeper.topology.auth.scheme"] = "digest"
     if model_change == "resubmit" and model_version is not None:
         identity["model.version"] = str(model_version)
     jar = os.path.join(workdir, f"{name}.jar")
@@ -122,8 +129,10 @@ def submitted(name, project, nimbus_seeds, virtualenv_root, virtualenv_name,
         os.makedirs(workdir, exist_ok=True)
         mod["storm_topology.build_jar"](project, jar, python)
         nimbus = mod["storm_topology.leader"](nimbus_seeds, nimbus_port)
+        secret = ({"storm.zookeeper.topology.auth.payload": zookeeper_payload}
+                  if zookeeper_payload else {})
         mod["storm_topology.config_json"](config, nimbus, virtualenv_root, virtualenv_name,
-                                          conf, environment, worker_hosts)
+                                          dict(conf, **secret), environment, worker_hosts)
         common = ["-e", environment, "--config", config, "-n", name]
         if current and current["status"] != "KILLED":
             mod["storm_topology.sparse"](sparse, project,

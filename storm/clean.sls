@@ -7,6 +7,7 @@
 
 include:
   - .service.clean
+  - .firewall.clean
   - .config.clean
   - .archive.clean
   - .user.clean

@@ -11,3 +11,4 @@ include:
   - {{ tplroot }}.java.install
   - {{ tplroot }}.user.present
   - {{ tplroot }}.archive.install
+  - {{ tplroot }}.firewall.package

@@ -10,8 +10,9 @@ set -euo pipefail
 VENV=${LAB_VENV:-/opt/storm-sklearn-lab/venv}
 HERE=$(cd "$(dirname "$0")" && pwd)
 REQUIREMENTS="$HERE/requirements.txt"
+# nftables: the render tests check the storm formula's firewall table with `nft --check`.
 APT_PACKAGES=(debootstrap systemd-container apt-cacher-ng iproute2 python3-venv zookeeper maven
-              ca-certificates)
+              ca-certificates nftables)
 
 step() { printf '[bootstrap %4ss] %s\n' "$SECONDS" "$*"; }
 

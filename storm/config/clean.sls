@@ -27,6 +27,7 @@ storm-config-clean-znodes-storm_cluster-znodes_absent:
   storm_cluster.znodes_absent:
     - name: {{ yaml['storm.zookeeper.root'] }}
     - hosts: {{ yaml['storm.zookeeper.servers'] | map('string') | map('regex_replace', '$', ':' ~ yaml['storm.zookeeper.port']) | join(',') }}
+    - auth: {{ yaml.get('storm.zookeeper.auth.payload') | json }}
     - require:
       - sls: {{ tplroot }}.service.clean
 {%-   endif %}

@@ -38,7 +38,10 @@ storm-config-file-storm-yaml-file-managed:
     - template: jinja
     - user: root
     - group: {{ user.group }}
+    {#- It holds the ZooKeeper secret: readable by the daemons' group only, and no diff
+        in the state's output or the master's job cache. #}
     - mode: '0640'
+    - show_changes: false
     - context:
         storm: {{ storm | json }}
     - require:

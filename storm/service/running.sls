@@ -6,6 +6,7 @@
 
 include:
   - {{ tplroot }}.config
+  - {{ tplroot }}.firewall
 
 {#- One unit per daemon this host's roles call for, all from one template. #}
 {%- for daemon in storm.daemons_here %}
@@ -54,6 +55,9 @@ storm-service-running-{{ daemon }}-service-running:
   service.running:
     - name: storm-{{ daemon }}
     - enable: true
+    # Storm's ports are shut to outsiders before a daemon opens them.
+    - require:
+      - sls: {{ tplroot }}.firewall
     - watch:
       - sls: {{ tplroot }}.config
       - file: storm-archive-install-current-file-symlink

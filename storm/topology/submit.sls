@@ -37,6 +37,7 @@ storm-topology-submit-{{ topo.name }}-storm_topology-submitted:
     - model_change: {{ topo.model_change }}
     - if_changed: {{ topo.if_changed }}
     - kill_wait: {{ topo.kill_wait }}
+    - zookeeper_payload: {{ topo.zookeeper_payload | json }}
     - timeout: {{ storm.health.timeout }}
     - interval: {{ storm.health.interval }}
     - require:

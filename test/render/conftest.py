@@ -14,10 +14,23 @@ def minion(tmp_path):
     return make
 
 
+# Every Storm pillar must give the ZooKeeper secret; the pillar fixture adds this one
+# unless the test sets storm:zookeeper_auth itself (the tests about the secret do).
+TEST_SECRET = "render-test-digest-secret"
+
+
+def with_secret(data):
+    storm = data.get("storm", {})
+    if not isinstance(storm, dict) or "zookeeper_auth" in storm:
+        return data
+    return dict(data, storm=dict(storm, zookeeper_auth={"password": TEST_SECRET}))
+
+
 @pytest.fixture
 def pillar(tmp_path):
-    """A pillar tree written from a dict of top-level keys."""
+    """A pillar tree written from a dict of top-level keys (with the ZooKeeper secret)."""
     def make(data):
+        data = with_secret(data)
         root = tmp_path / "pillar"
         root.mkdir(exist_ok=True)
         (root / "top.sls").write_text("base:\n  '*':\n    - data\n")

@@ -313,3 +313,27 @@ def test_a_deactivated_topology_is_neither_undone_nor_replaced(make, submit):
     storm.topologies["iris"]["status"] = "REBALANCING"
     rebalancing = submit(state, timeout=0.05)
     assert rebalancing["result"] is False and "not ACTIVE after" in rebalancing["comment"]
+
+
+def test_the_workers_zookeeper_identity_reaches_storm_through_config_json_only(
+        make, submit, tmp_path):
+    """The payload is in config.json (0600) for sparse to hand to Storm, never on the
+    command line, in the state's output, or in the fingerprint: a new password does not
+    replace the topology, turning authentication on does."""
+    state, storm = make()
+    payload = "topology-iris:" + "ab" * 32
+    first = submit(state, zookeeper_payload=payload)
+    assert first["result"] is True, first["comment"]
+    config = tmp_path / "work" / "config.json"
+    assert oct(config.stat().st_mode & 0o777) == "0o600"
+    options = json.loads(config.read_text())["envs"]["prod"]["options"]
+    assert options["storm.zookeeper.topology.auth.scheme"] == "digest"
+    assert options["storm.zookeeper.topology.auth.payload"] == payload
+    assert not any(payload in arg for call in storm.calls for arg in call)
+    assert payload not in json.dumps(first)
+    rotated = submit(state, zookeeper_payload="topology-iris:" + "cd" * 32)
+    assert rotated["changes"] == {}, rotated["comment"]
+    # The same deployment submitted without authentication differs from it.
+    state2, _ = make()
+    plain = submit(state2)
+    assert plain["changes"]["fingerprint"]["new"] != first["changes"]["fingerprint"]["new"]

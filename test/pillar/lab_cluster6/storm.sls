@@ -18,6 +18,13 @@ storm:
   # Two slots per supervisor and small daemon heaps: six hosts share one test machine
   # (a worker is two JVMs plus its Python processes).
   slots: 2
+  # The lab's ZooKeeper secret (a real cluster keeps its own out of the repository).
+  zookeeper_auth:
+    password: lab-only-digest-secret-3f9c2a7e
+  # The machine's side of the lab bridge is the operator's host: the tests and the bench
+  # talk to nimbus from it.  Anyone else on the bridge is refused (test_lab_security.py).
+  firewall:
+    allow: [10.77.0.1]
   heap_mb:
     nimbus: 384
     ui: 192

@@ -10,6 +10,8 @@ cluster:
     - {minion: sup1, address: 192.0.2.31}
     - {minion: sup2, address: 192.0.2.32}
 storm:
+  zookeeper_auth:
+    password: render-test-digest-secret
   # Render tests never download: a pinned checksum.
   archive:
     source_hash: sha512=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa

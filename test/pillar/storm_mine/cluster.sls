@@ -7,6 +7,8 @@ zookeeper:
     client: 2281
 storm:
   slots_ports: [7000, 7001]
+  zookeeper_auth:
+    password: render-test-digest-secret
   archive:
     source_hash: sha512=cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc
   # Storm alone, no model: the bundled topology is switched off.

@@ -1,6 +1,9 @@
 # Storm from its default release URL and .sha512 (storm/parameters/defaults.yaml); the
 # workers' conda environment from Miniforge's default installer (conda formula defaults).
 storm:
+  # A test secret; a real cluster keeps its own out of the repository.
+  zookeeper_auth:
+    password: kitchen-only-digest-secret
   # Small heaps: every daemon shares one container.
   heap_mb:
     nimbus: 512
