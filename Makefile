@@ -46,5 +46,5 @@ test: lint
 	@bash test/run-pytest.sh lab-zk3 test/integration/test_lab_zookeeper.py
 	@bash test/run-pytest.sh lab-zk1-archive test/integration/test_lab_zookeeper_archive.py
 	@bash test/run-pytest.sh lab-cluster6 test/integration/test_lab_workers.py \
-	    test/integration/test_lab_topology.py test/integration/test_lab_drills.py \
-	    test/integration/test_lab_storm.py
+	    test/integration/test_lab_topology.py test/integration/test_lab_security.py \
+	    test/integration/test_lab_drills.py test/integration/test_lab_storm.py

@@ -45,7 +45,12 @@ def test_one_leader_and_two_supervisors_with_their_slots(cluster):
 
 
 def test_registration_under_storms_znodes(cluster):
-    client = KazooClient(hosts="10.77.0.11:2181,10.77.0.12:2181,10.77.0.13:2181", timeout=10)
+    import yaml
+    from lab import config
+    storm = yaml.safe_load((config.ARTIFACTS_DIR / "sup1/etc/storm/storm.yaml").read_text())
+    # Storm's znodes answer only its own digest identity (test_lab_security.py).
+    client = KazooClient(hosts="10.77.0.11:2181,10.77.0.12:2181,10.77.0.13:2181", timeout=10,
+                         auth_data=[("digest", storm["storm.zookeeper.auth.payload"])])
     client.start(timeout=20)
     try:
         assert len(client.get_children("/storm/supervisors")) == 2

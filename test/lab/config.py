@@ -21,6 +21,11 @@ WHEELHOUSE_DIR = CACHE_DIR / "wheelhouse"
 BRIDGE = "stlab0"
 BRIDGE_ADDR = "10.77.0.1"
 BRIDGE_PREFIX = 24
+# A network namespace on the bridge that is no lab host and not the master: "anyone else
+# on the cluster's network", from where the security tests try what must be refused.
+OUTSIDER_NS = "stlab-outsider"
+OUTSIDER_LINK = "stlab-out0"
+OUTSIDER_ADDR = "10.77.0.250"
 APT_PORT = 3142
 PYPI_PORT = 3141
 SALT_PORTS = (4505, 4506)

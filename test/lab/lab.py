@@ -182,6 +182,15 @@ class Lab:
                 raise LabError(f"timed out after {timeout}s waiting for minions "
                                f"{', '.join(missing)} to answer test.ping\n{logs}\n"
                                f"--- tail of {master.LOG} ---\n{tail(master.LOG, 15)}")
+            if len(answered) < len(self._hosts) and master.has_dead_worker():
+                # Salt's loader can race at start (a KeyError in importlib's
+                # invalidate_caches) and leave a master worker that answers nothing, for
+                # good: start the master again, the minions reconnect by themselves.
+                print("[lab] a salt-master worker failed to load its modules; restarting "
+                      "the master", file=out, flush=True)
+                master.stop(self.state["master"])
+                self.state["master"] = master.start(self.venv, self.topology.pillar_root)
+                self._save()
             if len(answered) < len(self._hosts):
                 time.sleep(1)
         self.state["boot_to_ping"] = answered

@@ -89,6 +89,14 @@ def start(venv: Path, pillar_root: Path, timeout=60) -> dict:
             "config_dir": str(config.MASTER_DIR)}
 
 
+def has_dead_worker() -> bool:
+    """Whether a worker of the running master said it failed to load its modules."""
+    try:
+        return "worker will be non-functional" in LOG.read_text(errors="replace")
+    except OSError:
+        return False
+
+
 def stop(entry):
     """SIGTERM the master's process group (its workers), SIGKILL after a bound."""
     if entry and alive(entry.get("pid"), entry.get("start")):

@@ -22,7 +22,9 @@ def storm_yaml(host):
 
 def daemons(host):
     units = host.check_output("ls /etc/systemd/system/ | grep '^storm-.*\\.service$' || true")
-    return [u[len("storm-"):-len(".service")] for u in units.split()]
+    # storm-firewall loads the formula's nftables table: not a Storm daemon.
+    return [u[len("storm-"):-len(".service")] for u in units.split()
+            if u != "storm-firewall.service"]
 
 
 def verify_files(host):
@@ -78,8 +80,23 @@ def verify_ports(host):
     for daemon in daemons(host):
         if daemon in expected:
             port = expected[daemon]
-            assert (host.socket(f"tcp://0.0.0.0:{port}").is_listening
-                    or host.socket(f"tcp://:::{port}").is_listening), (daemon, port)
+            # The UI listens where ui.host says (the formula's default: loopback only).
+            where = data.get("ui.host", "0.0.0.0") if daemon == "ui" else "0.0.0.0"
+            assert (host.socket(f"tcp://{where}:{port}").is_listening
+                    or host.socket(f"tcp://:::{port}").is_listening), (daemon, where, port)
 
 
-ALL = (verify_files, verify_own_name_resolves, verify_services, verify_ports)
+def verify_firewall(host):
+    """Where the formula wrote its nftables table, the unit is active and the table is
+    loaded, ending in the reset for everyone not let in (storm:firewall)."""
+    if not host.file("/etc/storm/firewall.nft").exists:
+        return
+    assert host.service("storm-firewall").is_enabled
+    assert host.run("systemctl is-active storm-firewall").stdout.strip() == "active"
+    table = host.check_output("nft list table inet storm_formula")
+    assert "reject with tcp reset" in table, table
+    assert "iifname \"lo\" accept" in table, table
+
+
+ALL = (verify_files, verify_own_name_resolves, verify_services, verify_ports,
+       verify_firewall)
