@@ -47,4 +47,5 @@ test: lint
 	@bash test/run-pytest.sh lab-zk1-archive test/integration/test_lab_zookeeper_archive.py
 	@bash test/run-pytest.sh lab-cluster6 test/integration/test_lab_workers.py \
 	    test/integration/test_lab_topology.py test/integration/test_lab_security.py \
+	    test/integration/test_lab_model_trust.py \
 	    test/integration/test_lab_drills.py test/integration/test_lab_storm.py

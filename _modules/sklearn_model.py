@@ -24,6 +24,7 @@ import datetime
 import hashlib
 import json
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -60,9 +61,9 @@ json.dump({"sklearn_version": sklearn.__version__, "joblib_version": joblib.__ve
 # Reads {"path", "sha256", "rows", "module"} as JSON on stdin, writes one JSON document
 # on stdout.
 LOAD_SCRIPT = """\
-import hashlib, importlib, json, sys, time, traceback, warnings
+import hashlib, importlib, json, os, sys, time, traceback, warnings
 request = json.load(sys.stdin)
-out = {"stage": "import"}
+out = {"stage": "import", "uid": os.getuid()}
 try:
     import joblib, numpy, sklearn
     if request.get("module"):
@@ -198,14 +199,35 @@ def metadata(path):
     return meta
 
 
-def _run(python, script, path, check, stdin=None):
-    """Run ``script`` with the environment's python (isolated mode, cwd /), parse its JSON."""
+def _account(user, path):
+    """The uid, gid and home of ``user``, who runs everything that imports the workers'
+    libraries or unpickles a model: never the minion's root unless asked for by name."""
+    try:
+        entry = pwd.getpwnam(str(user))
+    except KeyError:
+        _fail("environment", path, f"verify_user {user!r} does not exist on this host")
+    if os.geteuid() not in (0, entry.pw_uid):
+        _fail("environment", path, f"cannot run as verify_user {user!r} (uid "
+                                   f"{entry.pw_uid}) from uid {os.geteuid()}")
+    return entry
+
+
+def _run(python, script, path, check, stdin=None, user=None):
+    """Run ``script`` with the environment's python (isolated mode, cwd /, a bare
+    environment), as ``user`` when given, and parse its JSON answer."""
     if not isinstance(python, str) or not python.startswith("/"):
         _fail("environment", path, f"python {python!r} is not an absolute path")
+    env = {"PATH": os.defpath, "LANG": "C.UTF-8", "HOME": "/"}
+    drop = {}
+    if user is not None:
+        entry = _account(user, path)
+        env["HOME"] = entry.pw_dir
+        if entry.pw_uid != os.geteuid():
+            drop = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
     try:
         proc = subprocess.run(
             [python, "-I", "-c", script], input=stdin, capture_output=True, text=True,
-            cwd="/", timeout=TIMEOUT, check=False)
+            cwd="/", env=env, timeout=TIMEOUT, check=False, **drop)
     except FileNotFoundError:
         _fail("environment", path, f"python {python} does not exist")
     except PermissionError as exc:
@@ -225,10 +247,10 @@ def _run(python, script, path, check, stdin=None):
     return proc.returncode, answer
 
 
-def environment(python):
+def environment(python, user=None):
     """
     The library versions of the workers' Python environment (scikit-learn, joblib, numpy,
-    Python), asked of ``python`` itself.
+    Python), asked of ``python`` itself (as ``user`` when given).
 
     CLI Example:
 
@@ -236,13 +258,13 @@ def environment(python):
 
         salt worker1 sklearn_model.environment /opt/conda/envs/storm/bin/python
     """
-    returncode, answer = _run(python, VERSIONS_SCRIPT, python, "sklearn_version")
+    returncode, answer = _run(python, VERSIONS_SCRIPT, python, "sklearn_version", user=user)
     if returncode != 0 or "sklearn_version" not in answer:
         _fail("sklearn_version", python, f"{python} cannot import scikit-learn/joblib/numpy")
     return answer
 
 
-def verify(path, python, expected_sha256=None):
+def verify(path, python, expected_sha256=None, user=None):
     """
     Verify the model version directory ``path`` for the workers' environment ``python``
     before anything switches to it.  Checks in order, the first failure raising with
@@ -258,7 +280,10 @@ def verify(path, python, expected_sha256=None):
       errors, gives the recorded estimator and classes, and its arrays are numpy.memmap;
     - predicting the metadata's sample rows gives the recorded predictions.
 
-    Nothing loads the file before its hash matched.  Returns what was checked.
+    Nothing loads the file before its hash matched, and whatever imports the libraries
+    or unpickles the file runs as ``user`` when given (the state passes ``verify_user``,
+    ``nobody`` by default): unpickling runs code, and a model that got past its hash must
+    still not run it as root.  Returns what was checked, with the uid the load ran as.
 
     CLI Example:
 
@@ -301,7 +326,7 @@ def verify(path, python, expected_sha256=None):
                             f" pickle (starts with {head[:4].hex()}), it cannot be "
                             "memory-mapped: dump it with joblib.dump(model, path, compress=0)")
 
-    env = environment(python)
+    env = environment(python, user)
     if env["sklearn_version"] != meta["sklearn_version"]:
         _fail("sklearn_version", path,
               f"the model was pickled by scikit-learn {meta['sklearn_version']}, {python} "
@@ -311,7 +336,7 @@ def verify(path, python, expected_sha256=None):
     module = str(meta.get("estimator", "")).rpartition(".")[0]
     request = json.dumps({"path": model_path, "sha256": actual, "rows": rows,
                           "module": module if module.startswith("sklearn.") else None})
-    returncode, answer = _run(python, LOAD_SCRIPT, path, "load", stdin=request)
+    returncode, answer = _run(python, LOAD_SCRIPT, path, "load", stdin=request, user=user)
     stage = answer.get("stage")
     if returncode != 0 and stage in ("import", "sha256", "load"):
         _fail("load", path, f"joblib.load(mmap_mode='r') in {python} failed at {stage}: "
@@ -355,6 +380,7 @@ def verify(path, python, expected_sha256=None):
         "estimator": answer.get("estimator"),
         "mmapped": mapped,
         "load_seconds": round(answer.get("load_seconds", 0.0), 6),
+        "load_uid": answer.get("uid"),
         "samples": len(expected),
         "samples_ok": True,
     }
@@ -508,6 +534,159 @@ def prune(root, name, keep):
     return {"removed": removed, "kept": kept, "current": current(root, name)}
 
 
+def _records(name=None):
+    """Where the master keeps the sha256 it fixed for each published model version:
+    ``<master cachedir>/sklearn_model/published/<name>/<version>.json``, root's alone."""
+    base = os.path.join(__opts__["cachedir"], "sklearn_model", "published")
+    return base if name is None else os.path.join(base, _component(name, "name"))
+
+
+def received(minion, path):
+    """The master's copy of the file ``minion`` pushed from ``path`` (``cp.push``, the
+    master's ``file_recv``): what minionfs serves as ``salt://<minion><path>``."""
+    return os.path.join(__opts__["cachedir"], "minions", _component(minion, "minion"),
+                        "files", os.path.normpath(str(path)).lstrip("/"))
+
+
+def publish(name, version, minion, path, test=False):
+    """
+    On the master (the orchestrate's own step): fix the sha256 of the model artifact
+    ``minion`` pushed from ``path``, read from the master's received copy.  The first
+    publication of a version records it; a later one must find the same bytes, because a
+    version is never rebuilt (workers that have it would keep the old one).  Raises naming
+    what is wrong; returns ``{"sha256", "recorded", "new"}``.
+
+    CLI Example (on the master, as the orchestrate runs it):
+
+    .. code-block:: bash
+
+        salt-run salt.cmd sklearn_model.publish iris 1 sup1 \
+            /var/cache/sklearn_model/build/iris-1.tar
+    """
+    version = _component(version, "version")
+    copy = received(minion, path)
+    if not os.path.isfile(copy):
+        raise CommandExecutionError(
+            f"sklearn_model.publish: the master has not received {path} from {minion} "
+            f"(looked for {copy}): the build step pushes it with cp.push, which needs "
+            "file_recv: True on the master")
+    digest = _sha256(copy)
+    record = os.path.join(_records(name), f"{version}.json")
+    try:
+        with open(record, encoding="utf-8") as handle:
+            fixed = json.load(handle)
+    except FileNotFoundError:
+        fixed = None
+    except (OSError, ValueError) as exc:
+        raise CommandExecutionError(f"sklearn_model.publish: {record} is unreadable "
+                                    f"({exc}); remove it to publish {name} {version} "
+                                    "afresh") from exc
+    if fixed is not None:
+        if fixed.get("sha256") != digest:
+            raise CommandExecutionError(
+                f"sklearn_model.publish: {name} {version} from {minion} now has sha256 "
+                f"{digest}, but the master fixed {fixed.get('sha256')} when it was first "
+                f"published ({fixed.get('published')}); a version is never rebuilt: give "
+                f"the model a new version, or remove {record} if the old one may go")
+        return {"sha256": digest, "recorded": fixed.get("published"), "new": False}
+    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")  # noqa: UP017
+    if not test:
+        os.makedirs(_records(name), mode=0o700, exist_ok=True)
+        tmp = f"{record}.tmp-{uuid.uuid4().hex[:8]}"
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w",
+                  encoding="utf-8") as handle:
+            json.dump({"name": name, "version": version, "sha256": digest,
+                       "minion": minion, "path": path, "size": os.path.getsize(copy),
+                       "published": now}, handle)
+        os.replace(tmp, record)
+    return {"sha256": digest, "recorded": now, "new": True}
+
+
+def handoff(*names):
+    """
+    On the master: the sha256 it fixed for every published version of the models
+    ``names`` (all of them when none is given), shaped as the ``sklearn_model`` pillar
+    the orchestrate hands to the workers' deploy step: ``{"published": {name: {version:
+    sha256}}}``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run salt.cmd sklearn_model.handoff iris
+    """
+    base = _records()
+    try:
+        found = names or sorted(os.listdir(base))
+    except FileNotFoundError:
+        found = []
+    published = {}
+    for name in found:
+        versions_fixed = {}
+        try:
+            entries = sorted(os.listdir(_records(name)))
+        except FileNotFoundError:
+            entries = []
+        for entry in entries:
+            if not entry.endswith(".json"):
+                continue
+            with open(os.path.join(_records(name), entry), encoding="utf-8") as handle:
+                digest = json.load(handle).get("sha256", "")
+            if _HEX64.match(digest):
+                versions_fixed[entry[:-len(".json")]] = digest
+        if versions_fixed:
+            published[name] = versions_fixed
+    return {"published": published}
+
+
+def minionfs_exposure(builders, others):
+    """
+    On the master: whether its configuration lets the models built by ``builders`` be
+    published, and what its ``minionfs`` backend would serve besides.  Returns
+    ``{"errors": [...], "exposure": [...]}``: errors stop a publication (file_recv off,
+    minionfs not a backend, a mount point, a builder not served); exposure names a
+    whitelist that also serves the pushed files of any minion (empty) or of ``others``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run salt.cmd sklearn_model.minionfs_exposure '[sup1]' '[zk1, nimbus1, sup2]'
+    """
+    from salt.utils.stringutils import check_whitelist_blacklist
+
+    opts = __opts__
+    whitelist = opts.get("minionfs_whitelist") or []
+    blacklist = opts.get("minionfs_blacklist") or []
+
+    def served(minion):
+        return check_whitelist_blacklist(minion, whitelist=whitelist or None,
+                                         blacklist=blacklist or None)
+
+    errors, exposure = [], []
+    if not opts.get("file_recv"):
+        errors.append("the master has file_recv: False, so the build host cannot push "
+                      "the artifact (set file_recv: True)")
+    if "minionfs" not in (opts.get("fileserver_backend") or []):
+        errors.append("the master's fileserver_backend lacks minionfs, so the workers "
+                      "cannot fetch the artifact (add minionfs)")
+    if opts.get("minionfs_mountpoint"):
+        errors.append(f"minionfs_mountpoint is {opts['minionfs_mountpoint']!r}; the "
+                      "workers fetch salt://<build host><path>, so leave it unset")
+    errors += [f"minionfs_whitelist/minionfs_blacklist do not serve the build host "
+               f"{minion}" for minion in builders if not served(minion)]
+    if not whitelist:
+        exposure.append("minionfs_whitelist is empty, so minionfs serves every file any "
+                        f"minion pushes to every minion; set it to {sorted(builders)}")
+    else:
+        exposed = sorted(m for m in others if m not in builders and served(m))
+        if exposed:
+            exposure.append(f"minionfs_whitelist {whitelist} also serves the pushed files "
+                            f"of {exposed}, which build no model; set it to "
+                            f"{sorted(builders)}")
+    return {"errors": errors, "exposure": exposure}
+
+
 def resolve(config):
     """
     Validate the merged sklearn_model formula settings (called from its map.jinja at
@@ -528,6 +707,7 @@ def resolve(config):
     # cannot say.
     config = dict(config)
     root, python, keep = config["root"], config["python"], config["keep"]
+    config.setdefault("published", {})
     deploy, builds = {}, {}
     for name, model in sorted(config["models"].items()):
         key = f"models:{name}"
@@ -545,12 +725,18 @@ def resolve(config):
                 fail(f"{key}:build:minion", "no build host given and no cluster:supervisor")
             script = str(build.get("script") or config["build"]["script"])
             output = config["build"]["output"].rstrip("/")
-            source = f"salt://{minion}{output}/{name}-{version}.tar"
+            artifact = f"{output}/{name}-{version}.tar"
             builds[name] = {"version": version, "minion": minion, "script": script,
-                            "output": output, "python": python}
-            deploy[name] = {"version": version, "source": source,
-                            "source_hash": source + ".sha256", "root": root,
-                            "python": python, "keep": model.get("keep", keep)}
+                            "output": output, "artifact": artifact, "python": python}
+            # The hash is never read from beside the artifact: the master fixes it when it
+            # publishes the version and the orchestrate hands it over as `published`.
+            # Without it (a highstate outside the orchestrate) a version already current
+            # stays, and a new one is refused by the deploy state, naming the orchestrate.
+            fixed = config["published"].get(name, {}).get(version)
+            deploy[name] = {"version": version, "source": f"salt://{minion}{artifact}",
+                            "source_hash": f"sha256={fixed}" if fixed else None,
+                            "root": root, "python": python,
+                            "keep": model.get("keep", keep)}
             continue
         if not model.get("source"):
             fail(f"{key}:source", "missing: the salt://, https://, http:// or file:// URL of "

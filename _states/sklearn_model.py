@@ -11,7 +11,6 @@ failed verification leaves ``current`` where it was and names the failed check.
 
 import io
 import os
-import re
 import shutil
 import subprocess
 import tarfile
@@ -45,17 +44,11 @@ def _unpack(archive, dest):
 
 
 def _wanted_sha256(source_hash):
-    """A pinned 'sha256=<hex>', or the salt:// URL of a sha256sum-style file (what the
-    orchestrate's build step publishes through the master)."""
-    text = str(source_hash)
-    if text.startswith("salt://"):
-        published = __salt__["cp.get_file_str"](text) or ""
-        found = re.match(r"\s*([0-9a-fA-F]{64})\b", published)
-        return found.group(1).lower() if found else f"(no sha256 in {text})"
-    return text.partition("=")[2].lower()
+    """The hex digest of a pinned 'sha256=<hex>' (the schema refused everything else)."""
+    return str(source_hash).partition("=")[2].lower()
 
 
-def deployed(name, version, source, source_hash, root, python, keep=3):
+def deployed(name, version, source, source_hash, root, python, keep=3, verify_user=None):
     """
     Make ``<root>/<name>/current`` point at a verified ``version``.
 
@@ -69,6 +62,10 @@ def deployed(name, version, source, source_hash, root, python, keep=3):
             - root: /srv/models
             - python: /opt/conda/envs/storm-worker/bin/python
             - keep: 3
+            - verify_user: nobody
+
+    ``source_hash`` is null for a model the orchestrate builds until the master has
+    published it: a version already current stays, any other is refused.
     """
     ret = {"name": name, "changes": {}, "result": True, "comment": ""}
     version = str(version)
@@ -77,6 +74,12 @@ def deployed(name, version, source, source_hash, root, python, keep=3):
     current = __salt__["sklearn_model.current"](root, name)
     if current == version and os.path.isdir(target):
         ret["comment"] = f"{name} {version} is current"
+        return ret
+    if not source_hash and not os.path.isdir(target):
+        ret.update(result=False, comment=(
+            f"{name} {version} is built by the orchestrate and has no sha256 from the "
+            "master yet: run `salt-run state.orchestrate storm.orchestrate`, which "
+            f"publishes it and hands its hash over; current stays {current}"))
         return ret
     if __opts__["test"]:
         ret["result"] = None
@@ -102,11 +105,11 @@ def deployed(name, version, source, source_hash, root, python, keep=3):
                            f"not {source_hash}; current stays {current}")
                 return ret
             _unpack(staging + ".tar", incoming)
-            checked = __salt__["sklearn_model.verify"](incoming, python)
+            checked = __salt__["sklearn_model.verify"](incoming, python, user=verify_user)
             os.rename(incoming, target)
         else:
             # A version that is already here (a rollback) is verified again, never rewritten.
-            checked = __salt__["sklearn_model.verify"](target, python)
+            checked = __salt__["sklearn_model.verify"](target, python, user=verify_user)
     except Exception as exc:  # noqa: BLE001 - the failed check is the comment
         ret.update(result=False, comment=f"{name} {version} refused: {exc}; "
                    f"current stays {current}")
@@ -141,10 +144,11 @@ def _pack(version_dir, dest):
 def built(name, version, script, python, output):
     """
     Train ``version`` of model ``name`` once, with the workers' python, pack it as
-    ``<output>/<name>-<version>.tar`` with a ``.sha256`` beside it, and push both to the
-    master (``file_recv: True``), whose ``minionfs`` backend then serves them to every worker
-    as ``salt://<this minion>/<output>/...``.  A version already built and served changes
-    nothing.
+    ``<output>/<name>-<version>.tar`` (a ``.sha256`` beside it, for the operator) and push
+    the artifact alone to the master (``file_recv: True``), whose ``minionfs`` backend
+    serves it to every worker as ``salt://<this minion>/<output>/...``.  The workers check
+    it against the sha256 the master fixes from its own copy (``published``), never
+    against anything this host says.  A version already built and served changes nothing.
 
     .. code-block:: yaml
 
@@ -196,11 +200,64 @@ def built(name, version, script, python, output):
         finally:
             shutil.rmtree(work, ignore_errors=True)
         changes["built"] = {"artifact": artifact, "sha256": digest}
-    for path in (artifact, checksum):
-        if not __salt__["cp.push"](path):
-            ret.update(result=False, changes=changes, comment=f"cp.push {path} failed; the "
-                       "master needs file_recv: True (and minionfs to serve it back)")
-            return ret
+    if not __salt__["cp.push"](artifact):
+        ret.update(result=False, changes=changes, comment=f"cp.push {artifact} failed; the "
+                   "master needs file_recv: True (and minionfs to serve it back)")
+        return ret
     changes["published"] = served
     ret.update(changes=changes, comment=f"{name} {version} built and published as {served}")
+    return ret
+
+
+def published(name, version, minion, path, others=(), strict=True):
+    """
+    On the master, as a step of the orchestrate: fix the sha256 of the artifact the build
+    host ``minion`` pushed from ``path``, from the master's own received copy, before any
+    worker fetches it (``sklearn_model.publish``; the deploy step then gets the hash
+    through ``sklearn_model.handoff``).  First the master's configuration is checked
+    (``sklearn_model.minionfs_exposure``): with ``strict``, a minionfs that would serve the
+    pushed files of any of ``others`` (the cluster's other hosts) is refused.
+
+    .. code-block:: yaml
+
+        publish-iris:
+          sklearn_model.published:
+            - name: iris
+            - version: '1'
+            - minion: sup1
+            - path: /var/cache/sklearn_model/build/iris-1.tar
+            - others: [zk1, nimbus1, sup2]
+    """
+    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    version = str(version)
+    found = __salt__["sklearn_model.minionfs_exposure"]([minion], list(others or ()))
+    refused = found["errors"] + (found["exposure"] if strict else [])
+    if refused:
+        ret.update(result=False, comment=f"the master cannot publish {name} {version} "
+                   "safely: " + "; ".join(refused) + (
+                       " (sklearn_model:build:minionfs_strict: false takes the exposure)"
+                       if found["exposure"] and strict else ""))
+        return ret
+    problems = found["exposure"]
+    try:
+        fixed = __salt__["sklearn_model.publish"](name, version, minion, path,
+                                                  test=bool(__opts__["test"]))
+    except Exception as exc:  # noqa: BLE001 - the refusal is the comment
+        if __opts__["test"]:
+            ret.update(result=None, comment=f"would publish {name} {version}: {exc}")
+        else:
+            ret.update(result=False, comment=str(exc))
+        return ret
+    warned = f" (warnings: {'; '.join(problems)})" if problems else ""
+    if not fixed["new"]:
+        ret["comment"] = (f"{name} {version} is published, sha256 {fixed['sha256']} fixed "
+                          f"by the master at {fixed['recorded']}{warned}")
+        return ret
+    ret["changes"] = {"sha256": fixed["sha256"], "from": f"{minion}:{path}"}
+    if __opts__["test"]:
+        ret.update(result=None, comment=f"would fix {name} {version} at sha256 "
+                   f"{fixed['sha256']}{warned}")
+        return ret
+    ret["comment"] = (f"{name} {version} published: the master fixed sha256 "
+                      f"{fixed['sha256']} from its copy{warned}")
     return ret

@@ -11,8 +11,9 @@ sklearn_model-deploy-root-file-directory:
     - mode: '0755'
     - makedirs: true
 
-{#- Fetched, checksummed, verified in the workers' environment, then switched in; a bad
-    artifact leaves `current` where it was. #}
+{#- Fetched, checksummed, verified in the workers' environment (as verify_user, never
+    root), then switched in; a bad artifact leaves `current` where it was.  A built model's
+    sha256 comes from the master (`published`, handed over by the orchestrate). #}
 {%- for name, model in sklearn_model.deploy.items() %}
 
 sklearn_model-deploy-{{ name }}-sklearn_model-deployed:
@@ -20,10 +21,11 @@ sklearn_model-deploy-{{ name }}-sklearn_model-deployed:
     - name: {{ name }}
     - version: '{{ model.version }}'
     - source: {{ model.source }}
-    - source_hash: {{ model.source_hash }}
+    - source_hash: {{ model.source_hash | json }}
     - root: {{ model.root }}
     - python: {{ model.python }}
     - keep: {{ model.keep }}
+    - verify_user: {{ sklearn_model.verify_user | json }}
     - require:
       - file: sklearn_model-deploy-root-file-directory
 {%- endfor %}

@@ -13,7 +13,7 @@
 # ACTIVE, and their predictions seen on the workers.
 {%- if not ('clustermap.members' in salt and 'storm_config.resolve' in salt
              and 'storm_topology.resolve' in salt and 'formula_settings.mapdata' in salt
-             and 'zookeeper_quorum.restart_order' in salt) %}
+             and 'zookeeper_quorum.restart_order' in salt and 'sklearn_model.handoff' in salt) %}
 {{ raise('storm.orchestrate: the package modules are not synced to the master; run `salt-run saltutil.sync_all` once after adding or updating the formulas') }}
 {%- endif %}
 {%- set members = salt['clustermap.members']() %}
@@ -106,15 +106,41 @@ storm-orchestrate-model-build-salt-state:
     - require:
       - salt: storm-orchestrate-conda-salt-state
 
-# Every worker fetches, verifies (in its own environment) and switches to each model.
+{%-     set model_ready = namespace(step='salt: storm-orchestrate-model-build-salt-state') %}
+{%-     for name, build in sklearn_model.builds | dictsort %}
+
+# Here on the master: the sha256 of the artifact is fixed from the master's own copy, not
+# read from beside it, and the master's minionfs must serve the build host alone.
+storm-orchestrate-model-publish-{{ name }}-sklearn_model-published:
+  sklearn_model.published:
+    - failhard: true
+    - name: {{ name }}
+    - version: '{{ build.version }}'
+    - minion: {{ build.minion }}
+    - path: {{ build.artifact }}
+    - others: {{ everyone | reject('equalto', build.minion) | list | json }}
+    - strict: {{ sklearn_model.build.minionfs_strict | json }}
+    - require:
+      - {{ model_ready.step }}
+{%-       set model_ready.step = 'sklearn_model: storm-orchestrate-model-publish-' ~ name
+                                 ~ '-sklearn_model-published' %}
+{%-     endfor %}
+
+# Every worker fetches, verifies (in its own environment, unprivileged) and switches to
+# each model; a built one is checked against the hash the master fixed, handed over at
+# the time this step runs (a slot, evaluated here on the master after publishing).
 storm-orchestrate-model-salt-state:
   salt.state:
     - failhard: true
     - tgt: {{ supervisors | join(',') }}
     - tgt_type: list
     - sls: sklearn_model
+{%-     if sklearn_model.builds %}
+    - pillar:
+        sklearn_model: __slot__:salt:sklearn_model.handoff({{ sklearn_model.builds | list | join(', ') }})
+{%-     endif %}
     - require:
-      - salt: storm-orchestrate-model-build-salt-state
+      - {{ model_ready.step }}
 {%-     set workers_ready = 'storm-orchestrate-model-salt-state' %}
 {%-   endif %}
 {%- endif %}

@@ -40,10 +40,13 @@ def master_config(pillar_root: Path) -> dict:
         "file_ignore_regex": [r"(^|/)\.git(/|$)", r"^build(/|$)", r"(^|/)__pycache__(/|$)",
                               r"(^|/)\.pytest_cache(/|$)"],
         # What the README asks of masters that build models in the orchestrate: accept
-        # files pushed by minions (cp.push) and serve them back (minionfs).
+        # files pushed by minions (cp.push) and serve back those of the build host alone
+        # (minionfs, whitelisted: the cluster6 pillar builds on sup1, and the publish step
+        # refuses a minionfs that serves any other cluster host's pushed files).
         "fileserver_backend": ["roots", "minionfs"],
         "file_recv": True,
         "file_recv_max_size": 512,
+        "minionfs_whitelist": ["sup1"],
         # Two cores: a few workers are plenty.
         "worker_threads": 4,
         # Hosts on a loaded 2-core machine can be slow to return.

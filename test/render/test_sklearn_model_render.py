@@ -1,5 +1,7 @@
 """The sklearn_model formula rendered by Salt, and its refusals naming the key."""
 
+import re
+
 import pytest
 from saltrender import ROOT, RenderError
 
@@ -54,4 +56,32 @@ def test_build_mode_trains_on_one_worker_and_deploys_from_the_master(minion, pil
     body = deploy["sklearn_model-deploy-iris-sklearn_model-deployed"]["sklearn_model"]
     args = {k: v for arg in body if isinstance(arg, dict) for k, v in arg.items()}
     assert args["source"] == "salt://sup1/var/cache/sklearn_model/build/iris-2.tar"
-    assert args["source_hash"] == args["source"] + ".sha256"
+    # Nothing beside the artifact vouches for it: without the master's hand-over the
+    # deploy has no hash (and refuses a new version), and verification is unprivileged.
+    assert args["source_hash"] is None
+    assert args["verify_user"] == "nobody"
+
+
+def test_a_built_model_is_checked_against_the_hash_the_master_handed_over(minion, pillar):
+    digest = "ab" * 32
+    data = {"cluster": {"zookeeper": [{"id": 1, "minion": "zk1"}], "nimbus": ["n1"],
+                        "supervisor": ["sup1", "sup2"]},
+            "sklearn_model": {"models": {"iris": {"version": "2", "build": {}}},
+                              # what sklearn_model.handoff gives: other versions too
+                              "published": {"iris": {"1": "cd" * 32, "2": digest}}}}
+    deploy = minion(pillar(data), "sup2").show_sls("sklearn_model")
+    body = deploy["sklearn_model-deploy-iris-sklearn_model-deployed"]["sklearn_model"]
+    args = {k: v for arg in body if isinstance(arg, dict) for k, v in arg.items()}
+    assert args["source_hash"] == f"sha256={digest}"
+
+
+@pytest.mark.parametrize("published, key", [
+    ({"iris": {"2": "AB" * 32}}, "sklearn_model:published:iris:2"),
+    ({"iris": "ab" * 32}, "sklearn_model:published:iris"),
+])
+def test_a_malformed_hand_over_is_refused_naming_the_key(minion, pillar, published, key):
+    data = {"cluster": {"supervisor": ["sup1"]},
+            "sklearn_model": {"models": {"iris": {"version": "2", "build": {}}},
+                              "published": published}}
+    with pytest.raises(RenderError, match=re.escape(key)):
+        minion(pillar(data), "sup1").show_sls("sklearn_model")
