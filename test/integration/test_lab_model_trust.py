@@ -36,10 +36,19 @@ def build_on_sup1(cluster):
 
 
 def publish(cluster):
-    """The orchestrate's publish step, alone, on the master."""
-    return results(cluster.salt_run(
+    """The orchestrate's publish step, alone, on the master.  salt-run prints the step's
+    progress event, then the result: the last JSON document is the answer."""
+    proc = cluster.salt_run(
         "state.orchestrate_single", "sklearn_model.published", "iris", f"version={VERSION}",
-        "minion=sup1", f"path={ARTIFACT}", f"others={json.dumps(OTHERS)}", timeout=120))
+        "minion=sup1", f"path={ARTIFACT}", f"others={json.dumps(OTHERS)}", "--out=json",
+        json=False, timeout=120)
+    decoder, text, at, documents = json.JSONDecoder(), proc.stdout, 0, []
+    while text[at:].strip():
+        at += len(text[at:]) - len(text[at:].lstrip())
+        document, at = decoder.raw_decode(text, at)
+        documents.append(document)
+    assert documents, f"salt-run answered nothing: {proc.stderr[-2000:]}"
+    return results(documents[-1])
 
 
 def deploy_on_sup2(cluster, handoff):
