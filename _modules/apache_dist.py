@@ -13,9 +13,20 @@ setting's form at render time (:func:`checked_hash`, which never fetches: a rend
 pure), and the ``apache_dist.checksum_file`` state fetches and parses the file at apply
 time (:func:`resolve_hash`, either format) and writes it the ``sha512sum`` way for
 ``archive.extracted``.  Only sha256 and sha512 are accepted.
+
+A release's OpenPGP signature (the ``.asc`` beside it) can be checked too, once per
+release, before its checksum is written: :func:`checked_signature` checks the setting at
+render time, :func:`verify_signature` runs ``gpgv`` against a keyring made of the given
+public keys (Apache's ``KEYS`` file) and accepts only a signature by a key whose
+fingerprint is pinned in pillar.  The ``KEYS`` file proves nothing by itself: the pin is
+the trust.
 """
 
+import base64
+import os
 import re
+import subprocess
+import tempfile
 
 from salt.exceptions import CommandExecutionError
 
@@ -126,3 +137,117 @@ def resolve_hash(source, source_hash, key="source_hash"):
         return "sha512=" + parse_sha512(text, filename)
     except CommandExecutionError as exc:
         raise CommandExecutionError(f"{key}: {value}: {exc}") from None
+
+
+_ARMORED_KEYS = re.compile(r"-----BEGIN PGP PUBLIC KEY BLOCK-----(.*?)"
+                           r"-----END PGP PUBLIC KEY BLOCK-----", re.S)
+# A v4 key's fingerprint (40 hex digits) or a v5/v6 one (64), as pillar may write them:
+# in groups, with spaces, either case.
+_FINGERPRINT = re.compile(r"^(?:[0-9A-F]{40}|[0-9A-F]{64})$")
+
+
+def fingerprint(value, key="fingerprints"):
+    """A key fingerprint in the form gpg reports it (upper-case hex, no spaces); raises
+    naming ``key`` when it is not one (a short or long key id is not a fingerprint)."""
+    text = re.sub(r"\s+", "", str(value)).upper()
+    if text.startswith("0X"):
+        text = text[2:]
+    if not _FINGERPRINT.match(text):
+        raise CommandExecutionError(
+            f"{key}: {value!r} is not a key fingerprint (40 or 64 hex digits, as "
+            "`gpg --fingerprint` prints it; a key id is not enough)")
+    return text
+
+
+def checked_signature(signature, source, key):
+    """
+    The signature setting of a release download, checked without fetching anything:
+    ``None`` when it is off, else ``{"source", "keys", "fingerprints", "key"}`` with the
+    ``.asc`` URL (default: the download's URL + ``.asc``) and the pinned fingerprints
+    normalized.  ``key`` is the setting's pillar path, named in every refusal.
+    """
+    if not signature or not signature.get("enabled"):
+        return None
+    pins = signature.get("fingerprints") or []
+    if not pins:
+        raise CommandExecutionError(
+            f"{key}:fingerprints: required while {key}:enabled is true: the fingerprints "
+            "of the release managers' keys you trust (Apache's KEYS file lists them)")
+    if not signature.get("keys"):
+        raise CommandExecutionError(
+            f"{key}:keys: required while {key}:enabled is true: the URL of the armored "
+            "public keys (the project's KEYS file, or a copy of it under salt://)")
+    return {"source": signature.get("source") or f"{source}.asc",
+            "keys": signature["keys"],
+            "fingerprints": [fingerprint(pin, f"{key}:fingerprints:{index}")
+                             for index, pin in enumerate(pins)],
+            "key": key}
+
+
+def dearmor(text):
+    """The binary OpenPGP packets of every armored public key block in ``text`` (a KEYS
+    file holds many, with prose between them), concatenated: a keyring for gpgv."""
+    blocks = []
+    for body in _ARMORED_KEYS.findall(str(text)):
+        lines = [line.strip() for line in body.splitlines()[1:]]
+        if "" in lines:
+            # Armor headers (Comment:, Version:) end at the first blank line.
+            lines = lines[lines.index("") + 1:]
+        data = "".join(line for line in lines if line and not line.startswith("="))
+        try:
+            blocks.append(base64.b64decode(data, validate=True))
+        except ValueError as exc:
+            raise CommandExecutionError(f"a public key block is not valid base64: {exc}") \
+                from None
+    if not blocks:
+        raise CommandExecutionError("no armored public key block "
+                                    "(-----BEGIN PGP PUBLIC KEY BLOCK-----) in the keys")
+    return b"".join(blocks)
+
+
+def verify_signature(path, signature, keys, fingerprints, key="signature"):
+    """
+    Check the detached signature ``signature`` (the text of an ``.asc``) of the file
+    ``path`` with ``gpgv``, against a throw-away keyring of ``keys`` (armored public key
+    blocks), and accept it only when the signing key, or its primary key, has one of the
+    pinned ``fingerprints``.  Returns the fingerprint that signed; raises naming ``key``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' apache_dist.verify_signature /tmp/apache-storm-2.8.3.tar.gz \
+            "$(cat apache-storm-2.8.3.tar.gz.asc)" "$(cat KEYS)" '[<fingerprint>]'
+    """
+    pinned = {fingerprint(pin, f"{key}:fingerprints") for pin in fingerprints}
+    try:
+        keyring = dearmor(keys)
+    except CommandExecutionError as exc:
+        raise CommandExecutionError(f"{key}:keys: {exc}") from None
+    with tempfile.TemporaryDirectory(prefix="apache-dist-") as home:
+        ring, sig = os.path.join(home, "pinned.gpg"), os.path.join(home, "release.asc")
+        with open(ring, "wb") as handle:
+            handle.write(keyring)
+        with open(sig, "w", encoding="utf-8") as handle:
+            handle.write(str(signature))
+        try:
+            proc = subprocess.run(
+                ["gpgv", "--homedir", home, "--status-fd", "1", "--keyring", ring, sig,
+                 path], capture_output=True, text=True, timeout=300, check=False)
+        except FileNotFoundError:
+            raise CommandExecutionError(f"{key}: checking a signature needs gpgv (the "
+                                        "gpgv package, or gnupg2)") from None
+    valid = [line.split() for line in proc.stdout.splitlines()
+             if line.startswith("[GNUPG:] VALIDSIG ")]
+    if proc.returncode != 0 or not valid:
+        said = " ".join(line for line in proc.stderr.splitlines() if "gpgv:" in line)
+        raise CommandExecutionError(
+            f"{key}: the signature does not verify {os.path.basename(path)} with the given "
+            f"keys: {said.strip()[-600:] or 'gpgv exited ' + str(proc.returncode)}")
+    signers = {part.upper() for fields in valid for part in (fields[2:3] + fields[11:12])}
+    trusted = sorted(signers & pinned)
+    if not trusted:
+        raise CommandExecutionError(
+            f"{key}:fingerprints: {os.path.basename(path)} is signed by {sorted(signers)}, "
+            "no key pinned in fingerprints")
+    return trusted[0]

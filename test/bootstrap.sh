@@ -11,8 +11,9 @@ VENV=${LAB_VENV:-/opt/storm-sklearn-lab/venv}
 HERE=$(cd "$(dirname "$0")" && pwd)
 REQUIREMENTS="$HERE/requirements.txt"
 # nftables: the render tests check the storm formula's firewall table with `nft --check`.
+# gpg, gpgv: the unit tests sign a release with a throw-away key and check it as hosts do.
 APT_PACKAGES=(debootstrap systemd-container apt-cacher-ng iproute2 python3-venv zookeeper maven
-              ca-certificates nftables)
+              ca-certificates nftables gpg gpgv)
 
 step() { printf '[bootstrap %4ss] %s\n' "$SECONDS" "$*"; }
 

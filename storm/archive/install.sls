@@ -9,13 +9,15 @@ include:
   - {{ tplroot }}.user.present
 
 # The release's checksum, fetched once (from its .sha512 URL, either of Apache's formats)
-# or written from the pin; a fetch that fails stops here, before anything is replaced.
+# or written from the pin, after the release's signature verified when that is on; a
+# fetch or a check that fails stops here, before anything is replaced.
 storm-archive-install-checksum-apache_dist-checksum_file:
   apache_dist.checksum_file:
     - name: {{ archive.hash_file }}
     - source: {{ archive.source }}
     - source_hash: {{ archive.source_hash }}
     - key: storm:archive:source_hash
+    - signature: {{ archive.signature | json }}
 
 # Each version unpacks into its own root-owned directory and `current` switches between
 # them, so an upgrade never rewrites the files a running daemon uses.

@@ -75,6 +75,14 @@ CASES = {
                                "1024 to 65535"),
     "tarball without checksum": (cluster(archive={"source_hash": ""}),
                                  "storm:archive:source_hash: missing"),
+    "signature without keys": (
+        cluster(archive={"source_hash": HASH, "signature": {
+            "enabled": True, "keys": "", "fingerprints": ["A" * 40]}}),
+        "storm:archive:signature:keys: "),
+    "signature by a short key id": (
+        cluster(archive={"source_hash": HASH, "signature": {
+            "enabled": True, "fingerprints": ["5E0A1C394D70B2E"]}}),
+        "storm:archive:signature:fingerprints:0: '5E0A1C394D70B2E' is not a key fingerprint"),
     "bad ui port": (cluster(config={"ui.port": 0}), "storm:config:ui.port: 0 is not a TCP port"),
     "topology without its model": (
         cluster(models=False),

@@ -22,6 +22,18 @@ CASES = {
                                   "zookeeper": {"install_method": "archive",
                                                 "archive": {"source_hash": ""}}},
                                  "zookeeper:archive:source_hash: missing"),
+    "signature without fingerprints": (
+        {"cluster": {"zookeeper": ONE},
+         "zookeeper": {"install_method": "archive",
+                       "archive": {"signature": {"enabled": True}}}},
+        "zookeeper:archive:signature:fingerprints: required while "
+        "zookeeper:archive:signature:enabled is true"),
+    "signature pinned by key id": (
+        {"cluster": {"zookeeper": ONE},
+         "zookeeper": {"install_method": "archive",
+                       "archive": {"signature": {"enabled": True,
+                                                 "fingerprints": ["0xDEADBEEF"]}}}},
+        "zookeeper:archive:signature:fingerprints:0: '0xDEADBEEF' is not a key fingerprint"),
     "unknown install method": ({"cluster": {"zookeeper": ONE},
                                 "zookeeper": {"install_method": "snap"}},
                                "zookeeper:install_method: 'snap' is not one of package, archive"),

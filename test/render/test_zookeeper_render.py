@@ -120,6 +120,24 @@ def test_archive_install_renders_with_pinned_hash(minion, pillar):
     assert args["source_hash"] == "file://" + pinned["name"]
     assert args["source"].endswith("apache-zookeeper-3.8.4-bin.tar.gz")
     assert "zookeeper-package-install-pkg-installed" not in states
+    assert pinned["signature"] is None
+
+
+def test_archive_signature_is_passed_checked_and_normalized(minion, pillar):
+    fpr = "7C5F 1D9B 0A3E 4C21 9F88  2B6D 55E0 A1C3 94D7 0B2E"
+    root = pillar({"cluster": {"zookeeper": [{"id": 1, "minion": "zk1"}]},
+                   "zookeeper": {"install_method": "archive",
+                                 "archive": {"signature": {"enabled": True,
+                                                           "fingerprints": [fpr]}}}})
+    states = minion(root, "zk1").show_sls("zookeeper.install")
+    checksum = states["zookeeper-archive-install-checksum-apache_dist-checksum_file"]
+    args = {k: v for arg in checksum["apache_dist"] if isinstance(arg, dict)
+            for k, v in arg.items()}
+    source = ("https://archive.apache.org/dist/zookeeper/zookeeper-3.8.4/"
+              "apache-zookeeper-3.8.4-bin.tar.gz")
+    assert args["signature"] == {
+        "source": source + ".asc", "keys": "https://archive.apache.org/dist/zookeeper/KEYS",
+        "fingerprints": [fpr.replace(" ", "")], "key": "zookeeper:archive:signature"}
 
 
 def test_the_unit_is_sandboxed_and_can_be_unsandboxed(minion, pillar):

@@ -7,7 +7,10 @@ Apache's download site is out of reach here, yet the zookeeper formula's archive
 tested for real.  This builds `apache-zookeeper-<version>-bin.tar.gz` with `lib/` holding
 zookeeper.jar, everything its manifest's Class-Path names, and a logging binding, plus the
 `.sha512` file written the way Apache wrote them before mid-2024 (`gpg --print-md`), so
-the formula's parser of the harder format is exercised end to end.  The version is the
+the formula's parser of the harder format is exercised end to end, and a detached `.asc`
+signature with a `KEYS` file, made with a throw-away test key (kept under
+`<out>/.gnupg-standin`, its fingerprint in `KEYS.fingerprint` for the lab pillar to pin),
+so the formula's signature check runs against gpgv for real.  The version is the
 Debian jars' own (3.8.0); nothing here pretends to be an Apache release beyond the layout,
 and STANDIN.txt in the archive says so.
 
@@ -19,6 +22,7 @@ import gzip
 import hashlib
 import io
 import pathlib
+import subprocess
 import tarfile
 import zipfile
 
@@ -97,7 +101,33 @@ def build(out):
         gz.write(buffer.getvalue())
     digest = hashlib.sha512(target.read_bytes()).hexdigest()
     (out / f"{target.name}.sha512").write_text(gpg_print_md(target.name, digest))
+    sign(out, target)
     return target, digest
+
+
+def gpg(home, *args):
+    return subprocess.run(["gpg", "--homedir", str(home), "--batch", "--quiet",
+                           "--pinentry-mode", "loopback", "--passphrase", "", *args],
+                          capture_output=True, check=True).stdout
+
+
+def sign(out, target):
+    """A detached armored signature of ``target`` by the stand-in release manager's key
+    (made once, then reused, so the fingerprint the lab pins stays put), and KEYS."""
+    home = out / ".gnupg-standin"
+    if not home.is_dir():
+        home.mkdir(mode=0o700)
+        gpg(home, "--quick-gen-key", "Stand-in release manager (TEST KEY, trust nothing) "
+            "<standin@example.invalid>", "ed25519", "sign", "never")
+    listing = gpg(home, "--with-colons", "--fingerprint").decode()
+    fingerprint = next(line.split(":")[9] for line in listing.splitlines()
+                       if line.startswith("fpr:"))
+    (out / f"{target.name}.asc").write_bytes(
+        gpg(home, "--armor", "--detach-sign", "--output", "-", str(target)))
+    (out / "KEYS").write_bytes(b"Test keys of the stand-in releases; never trust them.\n\n"
+                               + gpg(home, "--armor", "--export", fingerprint))
+    (out / "KEYS.fingerprint").write_text(fingerprint + "\n")
+    return fingerprint
 
 
 def main():

@@ -153,7 +153,7 @@ def test_an_unreachable_checksum_fails_naming_key_and_url_and_writes_nothing(
                                                 key="storm:archive:source_hash")
     assert ret["result"] is False and ret["changes"] == {}
     assert ret["comment"] == (f"storm:archive:source_hash: could not fetch {URL}.sha512: "
-                              "Connection refused; nothing was downloaded or replaced")
+                              "Connection refused; nothing was unpacked or replaced")
     assert not target.exists()
 
 

@@ -97,7 +97,8 @@ def test_the_admin_servers_port_is_one_of_the_members_ports():
 
 def test_archive_install_is_versioned(loader):
     dist = loader("_modules", "apache_dist")
-    mod = module(loader, extra={"apache_dist.checked_hash": dist.checked_hash})
+    mod = module(loader, extra={"apache_dist.checked_hash": dist.checked_hash,
+                                "apache_dist.checked_signature": dist.checked_signature})
     resolved = mod.resolve(config(install_method="archive", archive__source_hash="a" * 128))
     archive = resolved["archive"]
     assert archive["source"].endswith("/zookeeper-3.8.4/apache-zookeeper-3.8.4-bin.tar.gz")
@@ -107,6 +108,7 @@ def test_archive_install_is_versioned(loader):
     assert resolved["classpath"][-1] == "/opt/zookeeper/current/lib/*"
     assert archive["hash_file"] == \
         "/opt/zookeeper/.checksums/apache-zookeeper-3.8.4-bin.tar.gz.sha512"
+    assert archive["signature"] is None
 
 
 class FourLetterServer:
