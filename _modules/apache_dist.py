@@ -159,12 +159,13 @@ def fingerprint(value, key="fingerprints"):
     return text
 
 
-def checked_signature(signature, source, key):
+def checked_signature(signature, source, key, version=None):
     """
     The signature setting of a release download, checked without fetching anything:
     ``None`` when it is off, else ``{"source", "keys", "fingerprints", "key"}`` with the
-    ``.asc`` URL (default: the download's URL + ``.asc``) and the pinned fingerprints
-    normalized.  ``key`` is the setting's pillar path, named in every refusal.
+    ``.asc`` URL (default: the download's URL + ``.asc``; ``{version}`` in a given one
+    replaced by ``version``) and the pinned fingerprints normalized.  ``key`` is the
+    setting's pillar path, named in every refusal.
     """
     if not signature or not signature.get("enabled"):
         return None
@@ -177,7 +178,10 @@ def checked_signature(signature, source, key):
         raise CommandExecutionError(
             f"{key}:keys: required while {key}:enabled is true: the URL of the armored "
             "public keys (the project's KEYS file, or a copy of it under salt://)")
-    return {"source": signature.get("source") or f"{source}.asc",
+    given = signature.get("source")
+    if given and version is not None:
+        given = given.replace("{version}", str(version))
+    return {"source": given or f"{source}.asc",
             "keys": signature["keys"],
             "fingerprints": [fingerprint(pin, f"{key}:fingerprints:{index}")
                              for index, pin in enumerate(pins)],

@@ -344,11 +344,8 @@ def _archive(config, version):
     base = archive["install_dir"].rstrip("/")
     archive["home"] = f"{base}/apache-storm-{version}"
     archive["current"] = f"{base}/current"
-    signature = dict(archive.get("signature") or {})
-    if signature.get("source"):
-        signature["source"] = signature["source"].replace("{version}", version)
     archive["signature"] = __salt__["apache_dist.checked_signature"](
-        signature, archive["source"], key="storm:archive:signature")
+        archive.get("signature"), archive["source"], key="storm:archive:signature", version=version)
     filename = archive["source"].rstrip("/").split("/")[-1]
     archive["hash_file"] = f"{base}/.checksums/{filename}.sha512"
     return archive

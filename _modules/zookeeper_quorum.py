@@ -57,11 +57,9 @@ def _archive(config):
     install_dir = archive["install_dir"]
     archive["home"] = f"{install_dir.rstrip('/')}/apache-zookeeper-{version}-bin"
     archive["current"] = f"{install_dir.rstrip('/')}/current"
-    signature = dict(archive.get("signature") or {})
-    if signature.get("source"):
-        signature["source"] = signature["source"].replace("{version}", version)
     archive["signature"] = __salt__["apache_dist.checked_signature"](
-        signature, archive["source"], key="zookeeper:archive:signature")
+        archive.get("signature"), archive["source"], key="zookeeper:archive:signature",
+        version=version)
     archive["hash_file"] = (f"{install_dir.rstrip('/')}/.checksums/"
                             f"{archive['source'].rstrip('/').split('/')[-1]}.sha512")
     return archive

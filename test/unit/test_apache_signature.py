@@ -124,6 +124,10 @@ def test_the_setting_is_checked_at_render_time(dist, signers):
                                   "fingerprints": ["0x" + spaced(rm.fingerprint)]}, URL, KEY)
     assert got == {"source": URL + ".asc", "keys": "salt://KEYS",
                    "fingerprints": [rm.fingerprint], "key": KEY}
+    mirrored = dist.checked_signature({"enabled": True, "source": "salt://m/{version}.asc",
+                                       "keys": "salt://KEYS", "fingerprints": [rm.fingerprint]},
+                                      URL, KEY, version="2.8.3")
+    assert mirrored["source"] == "salt://m/2.8.3.asc"
     with pytest.raises(CommandExecutionError, match=f"{KEY}:fingerprints: required"):
         dist.checked_signature({"enabled": True, "keys": "salt://KEYS",
                                 "fingerprints": []}, URL, KEY)
